@@ -1,0 +1,17 @@
+//! gilgauge-probe: where every thread of a (Python) process spends its time.
+//!
+//! Linux readers for `/proc` (pure parsers in [`procfs`]), the target's syscall
+//! ABI ([`abi`]), the GIL's address range ([`gil_range`], via [`elf`]), the
+//! classification of one sample ([`classify`]) and the sampler thread that keeps
+//! cumulative per-thread counters ([`sampler`]). No napi here: the binding in
+//! `crates/node` only converts types.
+
+pub mod abi;
+pub mod classify;
+pub mod elf;
+pub mod error;
+pub mod gil_range;
+pub mod procfs;
+pub mod sampler;
+
+pub use error::ProbeError;
