@@ -1,0 +1,51 @@
+import type { Window } from '../model/types.js'
+
+/** What the bridge measured from task results over one control interval. */
+export interface TaskWindowStats {
+  /** Length of the interval (ns). */
+  durationNs: number
+  /** Tasks completed in the interval. */
+  completions: number
+  /** Completions per second. */
+  throughput: number
+  /** Means over the completed tasks (ns): wall inside the worker, thread CPU, time queued before a worker took it. */
+  meanWallNs: number
+  meanCpuNs: number
+  meanQueueNs: number
+  /** Latency from submission to result (ns). */
+  p50Ns: number
+  p99Ns: number
+  /** At the end of the interval. */
+  queued: number
+  inFlight: number
+  /** Per worker tid: ns spent running tasks in the interval (lets the monitor tell busy from idle). */
+  busyNsByTid: Map<number, number>
+}
+
+export interface ControlInput {
+  /** The monitor's window for the same interval; null when no probe runs (rusage tier without a window). */
+  window: Window | null
+  tasks: TaskWindowStats
+  /** Current pool size and its bounds. */
+  size: number
+  min: number
+  max: number
+  /** Logical CPUs the Python process may run on (its affinity). */
+  cores: number
+  nowMs: number
+}
+
+/** One decision, recorded with what it was based on. */
+export interface Decision {
+  size: number
+  reason: string
+  inputs: Record<string, number | string | boolean | null>
+}
+
+/** A pool-sizing policy (DESIGN.md §4). `decide` is called once per interval. */
+export interface Policy {
+  readonly name: string
+  /** How often the policy wants to be asked (ms). */
+  readonly intervalMs: number
+  decide(input: ControlInput): Decision
+}
