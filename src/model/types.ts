@@ -62,7 +62,7 @@ export interface Window {
   tierReason: string | null
   abi: string
   gilRange: GilRangeInfo | null
-  /** Probe clock (CLOCK_BOOTTIME, ns) at the window's start and end. */
+  /** ns after the probe opened, at the window's start and end. */
   startNs: number
   endNs: number
   durationNs: number

@@ -15,6 +15,8 @@ pub enum ProbeError {
     Unsupported { what: String },
     /// Text from /proc (or an ELF file) that we could not parse.
     Parse { what: String },
+    /// An option out of its range.
+    InvalidOption { what: String },
     /// Anything else from the OS, with context.
     Io { what: String },
 }
@@ -26,6 +28,7 @@ impl ProbeError {
             ProbeError::PermissionDenied { .. } => "EPERM",
             ProbeError::Unsupported { .. } => "EUNSUPPORTED",
             ProbeError::Parse { .. } => "EPARSE",
+            ProbeError::InvalidOption { .. } => "EINVAL",
             ProbeError::Io { .. } => "EIO",
         }
     }
@@ -48,6 +51,7 @@ impl fmt::Display for ProbeError {
             ),
             ProbeError::Unsupported { what } => write!(f, "unsupported: {what}"),
             ProbeError::Parse { what } => write!(f, "could not parse {what}"),
+            ProbeError::InvalidOption { what } => write!(f, "invalid option: {what}"),
             ProbeError::Io { what } => write!(f, "{what}"),
         }
     }

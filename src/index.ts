@@ -1,0 +1,5 @@
+export * from './errors.js'
+export { type DecomposeOptions, decompose, sharesOf } from './model/decompose.js'
+export * from './model/types.js'
+export { type MonitorOptions, ThreadMonitor } from './monitor/thread-monitor.js'
+export type { ProbeOptions, ProbeSnapshot, ThreadSnapshot } from './native.js'
