@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { GilgaugeError } from '../errors.js'
+import { parseDuration, parsePositiveInt } from './args.js'
+import { profile } from './profile.js'
+
+const USAGE = `usage: gilgauge <command> [options]
+
+commands:
+  profile --pid PID [options]        watch a running Python process
+  profile [options] -- COMMAND…      start COMMAND, then watch it
+
+profile options:
+  --json                one JSON window per line (NDJSON) on stdout
+  --duration D          stop after D (e.g. 10s, 2m); default: until the target exits or Ctrl-C
+  --interval D          window length (default 1s)
+  --hz N                sampling rate per thread (default 200)
+  --plain               plain lines even on a terminal
+
+  --version             print the version
+  --help                this text
+`
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+    version: string
+  }
+  return pkg.version
+}
+
+async function main(argv: string[]): Promise<number> {
+  const dashDash = argv.indexOf('--')
+  const own = dashDash >= 0 ? argv.slice(0, dashDash) : argv
+  const command = dashDash >= 0 ? argv.slice(dashDash + 1) : undefined
+  const { values, positionals } = parseArgs({
+    args: own,
+    allowPositionals: true,
+    options: {
+      pid: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      duration: { type: 'string' },
+      interval: { type: 'string', default: '1s' },
+      hz: { type: 'string' },
+      plain: { type: 'boolean', default: false },
+      version: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  if (values.version) {
+    process.stdout.write(`${version()}\n`)
+    return 0
+  }
+  const [sub] = positionals
+  if (values.help || !sub) {
+    process.stdout.write(USAGE)
+    return values.help ? 0 : 2
+  }
+  switch (sub) {
+    case 'profile':
+      return profile({
+        pid: values.pid === undefined ? undefined : parsePositiveInt(values.pid, '--pid'),
+        command,
+        json: values.json,
+        durationMs: values.duration === undefined ? undefined : parseDuration(values.duration, '--duration'),
+        intervalMs: parseDuration(values.interval, '--interval'),
+        hz: values.hz === undefined ? undefined : Number(values.hz),
+        live: values.plain ? false : undefined,
+      })
+    default:
+      process.stderr.write(`gilgauge: unknown command '${sub}'\n\n${USAGE}`)
+      return 2
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (err: unknown) => {
+    if (err instanceof GilgaugeError) {
+      process.stderr.write(`gilgauge: ${err.message} [${err.code}]\n`)
+    } else if (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`gilgauge: ${err.message}\n\n${USAGE}`)
+    } else {
+      process.stderr.write(`gilgauge: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    }
+    process.exitCode = err instanceof GilgaugeError && err.code === 'EINVAL' ? 2 : 1
+  },
+)
