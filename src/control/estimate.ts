@@ -1,0 +1,89 @@
+/**
+ * The feed-forward half of the gauge policy: from one interval's decomposition, how many threads the
+ * workload needs (DESIGN.md §4).
+ *
+ * Within a window, times are summed over busy threads; per task, (io + sleep)/cpu is the same ratio as over
+ * the sums, so the ratio of sums is the estimator (idle workers are not in the sums).
+ *
+ * Under a GIL one thread's GIL-held time serialises: N* = 1 + (io + sleep) / serial. The serial time per
+ * task is cpu plus runq: runq is time a runnable thread waits for a CPU, and on a busy (often single) core it
+ * is mostly the GIL holder preempted by other processes — time the GIL stays held without progress. Counting
+ * it makes the target lower (the safe side of the cliff). gil, lock and runq are never counted as wait that
+ * threads can hide: they are the cost of too many threads.
+ * Without a GIL the cores run cpu in parallel: N* = cores × (1 + (io + sleep) / cpu), runq is contention.
+ */
+import type { ControlInput } from './policy.js'
+
+export interface Observation {
+  /** 'window': the monitor's decomposition; 'tasks': only the bridge's per-task cpu and wall (rusage tier). */
+  source: 'window' | 'tasks'
+  /** Per task (ns). */
+  cpuNs: number
+  /** Genuine blocking per task, io + sleep (ns); from tasks alone, an upper bound (see gauge.ts). */
+  waitNs: number
+  /** Per-task wall minus cpu as the bridge measured it (ns): genuine wait plus contention. */
+  apparentWaitNs: number
+  /** Per-task time waiting for a CPU (ns); 0 when unknown. */
+  runqNs: number
+  /** Share of busy time lost to contention (gil + lock + runq); from tasks alone, null. */
+  contentionShare: number | null
+  gilShare: number | null
+  runqShare: number | null
+  throughput: number
+  p99Ns: number
+  backlog: boolean
+}
+
+/** Read one interval; null when it carries no usable CPU time. */
+export function observe(input: ControlInput): Observation | null {
+  const { window, tasks } = input
+  if (tasks.meanCpuNs <= 0 || tasks.completions <= 0) return null
+  const apparentWaitNs = Math.max(0, tasks.meanWallNs - tasks.meanCpuNs)
+  // Growth only helps when work is waiting for a worker.
+  const backlog = tasks.queued > 0 || tasks.inFlight >= input.size
+  const common = { throughput: tasks.throughput, p99Ns: tasks.p99Ns, backlog, apparentWaitNs }
+  const t = window?.total.times
+  if (window && t && t.cpu > 0) {
+    const perCpu = tasks.meanCpuNs / t.cpu
+    return {
+      ...common,
+      source: 'window',
+      cpuNs: tasks.meanCpuNs,
+      waitNs: (t.io + t.sleep) * perCpu,
+      runqNs: t.runq * perCpu,
+      contentionShare: window.total.gilShare + window.total.lockShare + window.total.runqShare,
+      gilShare: window.total.gilShare,
+      runqShare: window.total.runqShare,
+    }
+  }
+  return {
+    ...common,
+    source: 'tasks',
+    cpuNs: tasks.meanCpuNs,
+    waitNs: apparentWaitNs,
+    runqNs: 0,
+    contentionShare: null,
+    gilShare: null,
+    runqShare: null,
+  }
+}
+
+/** Threads needed to keep the serial resource busy (unclamped, ≥ 1). */
+export function feedForwardTarget(
+  o: { cpuNs: number; waitNs: number; runqNs: number },
+  gil: boolean,
+  cores: number,
+) {
+  if (gil) return 1 + o.waitNs / (o.cpuNs + o.runqNs)
+  return Math.max(1, cores) * (1 + o.waitNs / o.cpuNs)
+}
+
+/**
+ * Whether the process runs with a GIL. The bridge knows from the companion's hello and should say so;
+ * otherwise: a window that found no GIL range on a tier that looks for one means a free-threaded build.
+ */
+export function gilEnabled(input: ControlInput, option: boolean | 'auto'): boolean {
+  if (option !== 'auto') return option
+  const w = input.window
+  return !(w && w.gilRange === null && w.tier !== 'rusage')
+}

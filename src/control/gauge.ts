@@ -1,0 +1,426 @@
+/**
+ * gilgauge's own policy (DESIGN.md §4): feed-forward from the decomposition, feedback to confirm.
+ *
+ * Each interval:
+ *  1. An interval with fewer than `minCompletions` completions is not used (held, recorded as such).
+ *  2. Phase check: per-task cpu or per-task genuine wait moving by more than `phaseChangeRatio` (twice in a
+ *     row, or once by more than 2×), or throughput at an unchanged size leaving its band twice, starts a new
+ *     phase: everything learnt about sizes is forgotten and the steps start large again.
+ *  3. Feed-forward target (estimate.ts), smoothed (EWMA 0.5), times a feedback `bias` (1 at a phase start).
+ *  4. Feedback on the last move, judged on the first interval at the new size against the mean throughput
+ *     measured at the old size: a drop beyond the noise band goes back; a growth that gained less than half
+ *     the band while contention (gil + lock + runq share) rose by `contentionRise` goes back; a probe that did
+ *     not gain a full band goes back. Going back sets the bias so the target is the old size.
+ *  5. At target (within a deadband): after two quiet intervals, move to the best-known size if it is better
+ *     beyond noise, or probe one step up (once per phase unless probes keep paying) to look past the knee.
+ *  6. Otherwise step toward the target by a fraction (0.8, then ×0.6 per move, floor `minGain`, divided by
+ *     1 + direction reversals), at least 1. Never grow without a backlog, or while contention rises and
+ *     throughput does not.
+ *
+ * Without a window (rusage tier) only per-task cpu and wall are known; wall − cpu mixes genuine waits with
+ * GIL waits. The policy then takes the smallest per-task wall − cpu seen in the phase as the genuine wait
+ * (an upper bound: GIL waits only add to it) and, once at target, probes one step down to discover whether
+ * the wait shrinks with fewer threads (contention) or not (genuine). This is slower (about three intervals
+ * per step when shrinking) and blind to runq; see the report for what it cannot see.
+ */
+import { feedForwardTarget, gilEnabled, type Observation, observe } from './estimate.js'
+import type { ControlInput, Decision, Policy } from './policy.js'
+import { clampSize, RunningStats, round3 } from './util.js'
+
+export interface GaugeOptions {
+  /** How often to decide (ms). */
+  intervalMs: number
+  /** Intervals with fewer completions are not used. */
+  minCompletions: number
+  /** true/false when the caller knows (the companion's hello); 'auto' reads it from the window. */
+  gilEnabled: boolean | 'auto'
+  /** Smallest relative throughput change ever treated as real. */
+  noiseFloor: number
+  /** Noise band before repeated measurements at one size give an estimate. */
+  initialNoiseBand: number
+  /** Relative distance to the target within which the size holds. */
+  deadband: number
+  /** Fraction of the distance to the target moved by the first step of a phase, and the floor later. */
+  firstGain: number
+  minGain: number
+  /** Rise of the contention share (absolute) that counts as "contention grows". */
+  contentionRise: number
+  /** Factor of change in per-task cpu or wait that signals a new workload phase. */
+  phaseChangeRatio: number
+  /** Probe past the target once settled. */
+  probe: boolean
+  /** Intervals spent at a probed size before judging it (their mean is compared). */
+  probeWindows: number
+}
+
+export const GAUGE_DEFAULTS: GaugeOptions = {
+  intervalMs: 500,
+  minCompletions: 20,
+  gilEnabled: 'auto',
+  noiseFloor: 0.05,
+  initialNoiseBand: 0.15,
+  deadband: 0.05,
+  firstGain: 0.8,
+  minGain: 0.25,
+  contentionRise: 0.05,
+  phaseChangeRatio: 1.35,
+  probe: true,
+  probeWindows: 3,
+}
+
+/** What was measured at one pool size in the current phase. */
+interface SizeRecord {
+  throughput: RunningStats
+  contention: RunningStats
+}
+
+interface Move {
+  from: number
+  to: number
+  kind: 'step' | 'probe' | 'best' | 'back'
+  /** Per-task wall − cpu at the old size (for judging downward probes). */
+  fromApparentWaitNs?: number
+}
+
+interface PhaseReference {
+  cpuNs: number
+  waitNs: number
+}
+
+const CAP_REVERSALS = 4
+
+export class GaugePolicy implements Policy {
+  readonly name = 'gauge'
+  readonly intervalMs: number
+  readonly options: GaugeOptions
+
+  private phase = 0
+  private ref: PhaseReference | null = null
+  private suspicious = 0
+  private sizes = new Map<number, SizeRecord>()
+  private targetEstimate: number | null = null
+  private bias = 1
+  private moves = 0
+  private reversals = 0
+  private lastDirection = 0
+  private lastMove: Move | null = null
+  private quietIntervals = 0
+  private probeAllowed = true
+  /** Smallest per-task wall − cpu in this phase (tasks-only estimate of genuine wait). */
+  private minApparentWaitNs = Number.POSITIVE_INFINITY
+  private previous: { size: number; obs: Observation } | null = null
+
+  constructor(options: Partial<GaugeOptions> = {}) {
+    this.options = { ...GAUGE_DEFAULTS, ...options }
+    this.intervalMs = this.options.intervalMs
+  }
+
+  decide(input: ControlInput): Decision {
+    const size = clampSize(input.size, input.min, input.max)
+    const opt = this.options
+    const gil = gilEnabled(input, opt.gilEnabled)
+    const base = { size: input.size, phase: this.phase, gil, completions: input.tasks.completions }
+
+    if (input.tasks.completions < opt.minCompletions) {
+      this.lastMove = null // an unusable interval cannot confirm or refute the last move
+      return {
+        size,
+        reason: `interval not used: ${input.tasks.completions} completions < ${opt.minCompletions}`,
+        inputs: base,
+      }
+    }
+    const obs = observe(input)
+    if (!obs) return { size, reason: 'interval not used: no task CPU time measured', inputs: base }
+
+    const phaseNote = this.checkPhase(obs, size)
+    if (obs.source === 'tasks') {
+      this.minApparentWaitNs = Math.min(this.minApparentWaitNs, obs.apparentWaitNs)
+      obs.waitNs = this.minApparentWaitNs
+      obs.contentionShare =
+        Math.max(0, obs.apparentWaitNs - this.minApparentWaitNs) / (obs.cpuNs + obs.apparentWaitNs)
+    }
+
+    const raw = feedForwardTarget(obs, gil, input.cores)
+    this.targetEstimate = this.targetEstimate === null ? raw : 0.5 * this.targetEstimate + 0.5 * raw
+    const band = this.noiseBand()
+    const here = this.recordAt(size)
+    const judged = this.judgeLastMove(obs, size, band)
+    here.throughput.add(obs.throughput)
+    if (obs.contentionShare !== null) here.contention.add(obs.contentionShare)
+
+    const target = clampSize(this.targetEstimate * this.bias, input.min, input.max)
+    const best = this.bestKnown()
+    const inputs = {
+      ...base,
+      source: obs.source,
+      phase: this.phase,
+      cpuMs: round3(obs.cpuNs / 1e6),
+      waitMs: round3(obs.waitNs / 1e6),
+      runqMs: round3(obs.runqNs / 1e6),
+      waitPerCpu: round3(obs.waitNs / obs.cpuNs),
+      gilShare: obs.gilShare === null ? null : round3(obs.gilShare),
+      runqShare: obs.runqShare === null ? null : round3(obs.runqShare),
+      contention: obs.contentionShare === null ? null : round3(obs.contentionShare),
+      throughput: round3(obs.throughput),
+      p99Ms: round3(obs.p99Ns / 1e6),
+      rawTarget: round3(raw),
+      target,
+      bias: round3(this.bias),
+      noiseBand: round3(band),
+      bestSize: best?.size ?? null,
+      bestThroughput: best ? round3(best.throughput) : null,
+    }
+    const decided = this.choose(obs, size, target, band, judged, input)
+    this.previous = { size, obs }
+    const reason = phaseNote ? `${phaseNote}; ${decided.reason}` : decided.reason
+    return { size: decided.size, reason, inputs: { ...inputs, gain: round3(decided.gain) } }
+  }
+
+  /** Steps 4–6 of the class comment. */
+  private choose(
+    obs: Observation,
+    size: number,
+    target: number,
+    band: number,
+    judged: { size: number; reason: string } | null,
+    input: ControlInput,
+  ): { size: number; reason: string; gain: number } {
+    if (judged) return { ...this.move(size, judged.size, 'back'), reason: judged.reason, gain: 0 }
+    if (this.lastMove?.kind === 'probe' && this.lastMove.to === size) {
+      return { size, reason: `probing ${size} (against ${this.lastMove.from})`, gain: 0 }
+    }
+
+    const prev = this.previous
+    const here = this.sizes.get(size)
+    // Contention growing at an unchanged size while throughput stays flat: give a thread back.
+    if (prev && prev.size === size && here && here.contention.n >= 3 && obs.contentionShare !== null) {
+      const rise = obs.contentionShare - here.contention.mean
+      const flat = Math.abs(obs.throughput / here.throughput.mean - 1) <= band
+      if (rise > 2 * this.options.contentionRise && flat && size > input.min) {
+        const to = size - 1
+        this.move(size, to, 'step')
+        return { size: to, reason: `contention up ${pct(rise)} at flat throughput: −1`, gain: 0 }
+      }
+    }
+
+    const deadband = Math.max(0.75, this.options.deadband * size) * (1 + 0.5 * this.reversals)
+    const delta = target - size
+    if (Math.abs(delta) < deadband) {
+      this.quietIntervals += 1
+      return { ...this.settled(obs, size, target, band, input), gain: 0 }
+    }
+
+    const gain =
+      Math.max(this.options.minGain, this.options.firstGain * 0.6 ** this.moves) / (1 + this.reversals)
+    const step = Math.sign(delta) * Math.max(1, Math.round(Math.abs(delta) * gain))
+    const to = clampSize(size + step, input.min, input.max)
+    if (to > size) {
+      if (!obs.backlog)
+        return { size, reason: `target ${target} but no backlog: growing would not help`, gain }
+      const rising = this.contentionRisingAlone(obs, band)
+      if (rising) return { size, reason: `target ${target} but ${rising}: no growth`, gain }
+    }
+    if (to === size) return { size, reason: `target ${target}, at a bound`, gain }
+    this.move(size, to, 'step')
+    this.moves += 1
+    const why = `${obs.source === 'window' ? '(io+sleep)/cpu' : '(wall−cpu)/cpu'} ${round3(obs.waitNs / obs.cpuNs)}`
+    return { size: to, reason: `target ${target} (${why}): ${size} → ${to}`, gain }
+  }
+
+  /** At target: go to a better-known size, probe, or hold. */
+  private settled(obs: Observation, size: number, target: number, band: number, input: ControlInput) {
+    const best = this.bestKnown()
+    const here = this.sizes.get(size)
+    if (this.quietIntervals >= 2 && best && here && here.throughput.n >= 2 && best.size !== size) {
+      if (best.throughput > here.throughput.mean * (1 + band)) {
+        this.bias = best.size / (this.targetEstimate ?? best.size)
+        this.move(size, best.size, 'best')
+        return {
+          size: best.size,
+          reason: `size ${best.size} did better by ${pct(best.throughput / here.throughput.mean - 1)}: back to it`,
+        }
+      }
+    }
+    if (this.options.probe && this.probeAllowed && this.quietIntervals >= 2) {
+      const step = Math.max(1, Math.round(0.1 * size))
+      // With a window, look past the knee; from task times alone, look below to expose contention.
+      const to = clampSize(obs.source === 'window' ? size + step : size - step, input.min, input.max)
+      if (to !== size && (to < size || obs.backlog)) {
+        this.move(size, to, 'probe')
+        if (this.lastMove) this.lastMove.fromApparentWaitNs = obs.apparentWaitNs
+        return { size: to, reason: `at target ${target}: probing ${to}` }
+      }
+    }
+    return { size, reason: `at target ${target}: hold` }
+  }
+
+  /** Judge the move that led to this interval; returns where to go back to, if anywhere. */
+  private judgeLastMove(
+    obs: Observation,
+    size: number,
+    singleBand: number,
+  ): { size: number; reason: string } | null {
+    const move = this.lastMove
+    this.lastMove = null
+    if (!move || move.to !== size || move.kind === 'back') return null
+    const before = this.sizes.get(move.from)
+    if (!before || before.throughput.n === 0) return null
+    let gain = obs.throughput / before.throughput.mean - 1
+    let band = singleBand
+    const grew = move.to > move.from
+    if (move.kind === 'probe' && grew) {
+      // A probe is judged on the mean of several intervals, against a band for means, not single values.
+      const at = this.sizes.get(size)
+      const k = (at?.throughput.n ?? 0) + 1
+      if (k < this.options.probeWindows) {
+        this.lastMove = move
+        return null
+      }
+      const mean = ((at?.throughput.mean ?? 0) * (k - 1) + obs.throughput) / k
+      gain = mean / before.throughput.mean - 1
+      band = this.meanBand(k, before.throughput.n) ?? band
+    }
+    const back = (why: string) => {
+      this.bias = move.from / (this.targetEstimate ?? move.from)
+      if (move.kind === 'probe') this.probeAllowed = false
+      return { size: move.from, reason: `${move.from} → ${move.to} ${why}: back to ${move.from}` }
+    }
+    if (gain < -band) return back(`lowered throughput ${pct(gain)} (noise band ${pct(band)})`)
+    const contentionUp =
+      obs.contentionShare !== null && before.contention.n > 0
+        ? obs.contentionShare - before.contention.mean > this.options.contentionRise
+        : false
+    if (grew && gain < band / 2 && contentionUp) return back(`gained ${pct(gain)} while contention rose`)
+    if (move.kind === 'probe') {
+      if (grew && gain < band) return back(`probe gained only ${pct(gain)}`)
+      if (grew) this.bias = move.to / (this.targetEstimate ?? move.to)
+      // A downward probe pays when it exposed contention (the tasks' wall − cpu fell).
+      if (!grew && !(obs.apparentWaitNs < 0.9 * (move.fromApparentWaitNs ?? 0))) this.probeAllowed = false
+    }
+    return null
+  }
+
+  /** "gil/runq rising and throughput not", compared with the previous interval. */
+  private contentionRisingAlone(obs: Observation, band: number): string | null {
+    const prev = this.previous?.obs
+    if (!prev || prev.contentionShare === null || obs.contentionShare === null) return null
+    const rise = obs.contentionShare - prev.contentionShare
+    const gain = obs.throughput / prev.throughput - 1
+    if (rise > this.options.contentionRise && gain < band / 2) {
+      return `contention up ${pct(rise)} while throughput ${gain >= 0 ? '+' : ''}${pct(gain)}`
+    }
+    return null
+  }
+
+  private move(from: number, to: number, kind: Move['kind']): { size: number } {
+    const direction = Math.sign(to - from)
+    if (direction !== 0 && this.lastDirection !== 0 && direction !== this.lastDirection) {
+      this.reversals = Math.min(CAP_REVERSALS, this.reversals + 1)
+    }
+    if (direction !== 0) this.lastDirection = direction
+    this.lastMove = { from, to, kind }
+    this.quietIntervals = 0
+    return { size: to }
+  }
+
+  /** Step 2: detect a new workload phase; returns a note when one starts. */
+  private checkPhase(obs: Observation, size: number): string | null {
+    const ref = this.ref
+    if (!ref) {
+      this.ref = { cpuNs: obs.cpuNs, waitNs: obs.source === 'window' ? obs.waitNs : obs.apparentWaitNs }
+      return null
+    }
+    const eps = 0.05 * ref.cpuNs
+    const cpuShift = Math.abs(Math.log(obs.cpuNs / ref.cpuNs))
+    // From task times alone, wall − cpu also moves with the size; compare it only at an unchanged size.
+    const sameSize = this.previous?.size === size
+    const wait = obs.source === 'window' ? obs.waitNs : obs.apparentWaitNs
+    const waitShift =
+      obs.source === 'window' || sameSize ? Math.abs(Math.log((wait + eps) / (ref.waitNs + eps))) : 0
+    const shift = Math.max(cpuShift, waitShift)
+    const record = this.sizes.get(size)
+    const throughputShift =
+      sameSize && record !== undefined && record.throughput.n >= 3
+        ? Math.abs(obs.throughput / record.throughput.mean - 1) > 2 * this.noiseBand()
+        : false
+
+    const threshold = Math.log(this.options.phaseChangeRatio)
+    if (shift > Math.log(2) || ((shift > threshold || throughputShift) && this.suspicious >= 1)) {
+      this.startPhase(obs)
+      return `workload changed (per-task cpu ×${round3(obs.cpuNs / ref.cpuNs)}, wait ×${round3((wait + eps) / (ref.waitNs + eps))}): phase ${this.phase}`
+    }
+    if (shift > threshold || throughputShift) {
+      this.suspicious += 1
+      return null
+    }
+    this.suspicious = 0
+    ref.cpuNs = 0.7 * ref.cpuNs + 0.3 * obs.cpuNs
+    if (obs.source === 'window' || sameSize) ref.waitNs = 0.7 * ref.waitNs + 0.3 * wait
+    return null
+  }
+
+  private startPhase(obs: Observation): void {
+    this.phase += 1
+    this.ref = { cpuNs: obs.cpuNs, waitNs: obs.source === 'window' ? obs.waitNs : obs.apparentWaitNs }
+    this.suspicious = 0
+    this.sizes.clear()
+    this.targetEstimate = null
+    this.bias = 1
+    this.moves = 0
+    this.reversals = 0
+    this.lastDirection = 0
+    this.lastMove = null
+    this.quietIntervals = 0
+    this.probeAllowed = true
+    this.minApparentWaitNs = Number.POSITIVE_INFINITY
+    this.previous = null
+  }
+
+  private recordAt(size: number): SizeRecord {
+    let r = this.sizes.get(size)
+    if (!r) {
+      r = { throughput: new RunningStats(), contention: new RunningStats() }
+      this.sizes.set(size, r)
+    }
+    return r
+  }
+
+  private bestKnown(): { size: number; throughput: number } | null {
+    let best: { size: number; throughput: number } | null = null
+    for (const [size, r] of this.sizes) {
+      if (r.throughput.n > 0 && (!best || r.throughput.mean > best.throughput))
+        best = { size, throughput: r.throughput.mean }
+    }
+    return best
+  }
+
+  /** Relative standard deviation of throughput at a fixed size, pooled over sizes; null until measured. */
+  private relativeSd(): number | null {
+    let squares = 0
+    let dof = 0
+    for (const r of this.sizes.values()) {
+      if (r.throughput.n < 2 || r.throughput.mean <= 0) continue
+      squares += r.throughput.sumSquares / r.throughput.mean ** 2
+      dof += r.throughput.n - 1
+    }
+    return dof < 2 ? null : Math.sqrt(squares / dof)
+  }
+
+  /** Relative change of one interval's throughput that counts as real: 3σ. */
+  private noiseBand(): number {
+    const sd = this.relativeSd()
+    if (sd === null) return Math.max(this.options.noiseFloor, this.options.initialNoiseBand)
+    return Math.min(0.5, Math.max(this.options.noiseFloor, 3 * sd))
+  }
+
+  /** Difference of a k-interval mean and an n-interval mean that counts as real: 2σ of the difference. */
+  private meanBand(k: number, n: number): number | null {
+    const sd = this.relativeSd()
+    if (sd === null) return null
+    return Math.min(0.5, Math.max(this.options.noiseFloor, 2 * sd * Math.sqrt(1 / k + 1 / n)))
+  }
+}
+
+function pct(x: number): string {
+  return `${Math.round(x * 100)}%`
+}
