@@ -1,7 +1,8 @@
+import { spawn } from 'node:child_process'
 import path from 'node:path'
 import test from 'ava'
 import { NoProcessError, ThreadMonitor, type Window } from '../src/index.js'
-import { FIXTURES, startPython, stopPython } from './helpers/python.js'
+import { FIXTURES, PYTHON, startPython, stopPython } from './helpers/python.js'
 
 const WORKLOAD = path.join(FIXTURES, 'probe', 'workload.py')
 
@@ -95,4 +96,23 @@ test('a pid that does not exist gives ENOPROC', (t) => {
 test('a bad pid or option gives EINVAL', (t) => {
   t.throws(() => ThreadMonitor.watch(-3), { code: 'EINVAL' })
   t.throws(() => ThreadMonitor.watch(process.pid, { hz: -1 }), { code: 'EINVAL' })
+})
+
+test.serial('a target that execs python (a launcher or shim) is inspected again', async (t) => {
+  const child = spawn('sh', ['-c', `sleep 0.3; exec ${PYTHON} ${WORKLOAD} spin 2 5`], { stdio: 'ignore' })
+  try {
+    const monitor = ThreadMonitor.watch(child.pid as number, { intervalMs: 1500 })
+    try {
+      const first = monitor.snapshot()
+      t.is(first.gilRange, undefined, 'sh has no GIL')
+      await monitor.next()
+      const w = await monitor.next()
+      t.truthy(w.gilRange, 'the GIL range of the exec’d python was found')
+      t.true(w.total.shares.gil > 0.1, `gil share ${w.total.shares.gil}`)
+    } finally {
+      monitor.close()
+    }
+  } finally {
+    child.kill('SIGKILL')
+  }
 })

@@ -119,6 +119,9 @@ pub struct Snapshot {
     pub threads: Vec<ThreadCounters>,
 }
 
+/// How often the sampler checks whether the target exec'd (ns).
+const EXE_CHECK_INTERVAL_NS: u64 = 250_000_000;
+
 /// A running probe of one process. Dropping it stops the sampler.
 pub struct Probe {
     shared: Arc<Shared>,
@@ -230,6 +233,9 @@ fn validate_options(options: &SamplerOptions) -> Result<(), ProbeError> {
 
 /// What we learn about the target once, at open.
 struct Target {
+    /// The executable when inspected: a change means the target exec'd
+    /// (e.g. a pyenv shim became python) and must be inspected again.
+    exe: Option<std::path::PathBuf>,
     tier: Tier,
     tier_reason: Option<String>,
     abi: Abi,
@@ -298,6 +304,7 @@ impl Target {
             locate_gil(pid)
         };
         Ok(Target {
+            exe: std::fs::read_link(format!("{proc_dir}/exe")).ok(),
             tier,
             tier_reason,
             abi,
@@ -402,6 +409,8 @@ struct Sampler {
     exited: bool,
     rng: XorShift64,
     clock_ticks_per_sec: u64,
+    /// The target was re-inspected: publish its new ABI, GIL range and tier.
+    gil_changed: bool,
     /// Set after the scan inside `open`: later threads were born while watched.
     initial_scan_done: bool,
     last_refresh_ns: u64,
@@ -427,6 +436,7 @@ impl Sampler {
             rng: XorShift64::new(seed),
             clock_ticks_per_sec: if ticks > 0 { ticks as u64 } else { 100 },
             initial_scan_done: false,
+            gil_changed: false,
             last_refresh_ns: now,
             buf: vec![0u8; 4096],
             order: Vec::new(),
@@ -438,11 +448,16 @@ impl Sampler {
         let refresh_every = self.options.counter_interval_ms * 1_000_000;
         let mut next_scan = boottime_ns() + scan_every;
         let mut next_refresh = boottime_ns() + refresh_every;
+        let mut next_exe_check = boottime_ns() + EXE_CHECK_INTERVAL_NS;
         while !shared.stop.load(Ordering::SeqCst) {
             let now = boottime_ns();
             if now >= next_scan {
                 self.scan(now);
                 next_scan = now + scan_every;
+            }
+            if now >= next_exe_check {
+                self.reinspect_after_exec();
+                next_exe_check = now + EXE_CHECK_INTERVAL_NS;
             }
             if self.exited {
                 self.publish(shared);
@@ -472,6 +487,19 @@ impl Sampler {
         let u = self.rng.next_f64().max(1e-12);
         let seconds = (-u.ln() * mean).clamp(0.05 * mean, 5.0 * mean);
         Duration::from_secs_f64(seconds)
+    }
+
+    /// Inspects the target again if it exec'd since: its ABI and GIL range
+    /// belong to the new program (a launcher script or shim execs python).
+    fn reinspect_after_exec(&mut self) {
+        let exe = std::fs::read_link(format!("/proc/{}/exe", self.pid)).ok();
+        if exe.is_none() || exe == self.target.exe {
+            return;
+        }
+        if let Ok(target) = Target::inspect(self.pid, &self.options) {
+            self.target = target;
+            self.gil_changed = true;
+        }
     }
 
     /// Lists the target's tasks, starts watching new ones, notices the exit.
@@ -703,6 +731,13 @@ impl Sampler {
             .collect();
         threads.sort_unstable_by_key(|t| t.tid);
         let mut state = shared.state.lock().unwrap();
+        if std::mem::take(&mut self.gil_changed) {
+            state.tier = self.target.tier;
+            state.tier_reason = self.target.tier_reason.clone();
+            state.abi = self.target.abi;
+            state.gil = self.target.gil.clone();
+            state.gil_note = self.target.gil_note.clone();
+        }
         state.taken_ns = self.last_refresh_ns;
         state.exited = self.exited;
         state.ticks = self.ticks;
