@@ -92,7 +92,9 @@ fn futex_words(pid: u32, abi: gilgauge_probe::abi::Abi) -> Vec<u64> {
     words
 }
 
-fn check(python: &str, expected_object: &str) {
+/// `gil_offset`: where the GIL waiter's futex word is expected, relative to
+/// `_PyRuntime` (the mutex and the condition variable sit a few bytes apart).
+fn check(python: &str, expected_object: &str, runtime_size: u64, gil_offset: u64) {
     let Some(child) = start(python) else {
         return;
     };
@@ -108,8 +110,8 @@ fn check(python: &str, expected_object: &str) {
     assert_eq!(loc.object_path, expected_object);
     assert_eq!(
         loc.range.end - loc.range.start,
-        0x28b20,
-        "sizeof(_PyRuntime) on 3.11"
+        runtime_size,
+        "sizeof(_PyRuntime)"
     );
 
     let deadline = Instant::now() + Duration::from_secs(2);
@@ -136,11 +138,10 @@ fn check(python: &str, expected_object: &str) {
         loc.range.start,
         gil - loc.range.start
     );
-    // CPython 3.11 keeps the GIL's mutex and condition variable at about +432.
+    let offset = gil - loc.range.start;
     assert!(
-        (400..520).contains(&(gil - loc.range.start)),
-        "offset {}",
-        gil - loc.range.start
+        (gil_offset.saturating_sub(64)..gil_offset + 64).contains(&offset),
+        "{python}: GIL futex word at +{offset}, expected about +{gil_offset}"
     );
     assert!(
         lock_seen.is_some(),
@@ -151,7 +152,7 @@ fn check(python: &str, expected_object: &str) {
 
 #[test]
 fn system_python_executable_defines_the_runtime() {
-    check("/usr/bin/python3.11", "/usr/bin/python3.11");
+    check("/usr/bin/python3.11", "/usr/bin/python3.11", 0x28b20, 432);
 }
 
 #[test]
@@ -159,5 +160,24 @@ fn pyenv_python_uses_libpython() {
     check(
         "/root/.pyenv/versions/3.11.7/bin/python3",
         "/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0",
+        0x28b20,
+        432,
     );
+}
+
+#[test]
+fn other_cpython_versions() {
+    for (version, size, offset) in [
+        ("3.10.13", 672, 428),
+        ("3.12.1", 0x704a8, 77504),
+        ("3.13.0", 0x452b8, 96176),
+    ] {
+        let major_minor = &version[..version.rfind('.').unwrap()];
+        check(
+            &format!("/root/.pyenv/versions/{version}/bin/python3"),
+            &format!("/root/.pyenv/versions/{version}/lib/libpython{major_minor}.so.1.0"),
+            size,
+            offset,
+        );
+    }
 }
