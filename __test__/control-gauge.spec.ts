@@ -1,0 +1,226 @@
+import test from 'ava'
+import {
+  bestStaticSize,
+  DEFAULT_PLANT,
+  GaugePolicy,
+  kneeSize,
+  type PlantConfig,
+  simulate,
+  WORKLOADS,
+  type Workload,
+} from '../src/control/index.js'
+import { taskInput } from './fixtures/control/inputs.js'
+
+const sizesOf = (steps: Array<{ size: number }>) => steps.map((s) => s.size)
+const within = (x: number, target: number, rel: number) => Math.abs(x - target) <= rel * target
+/** A middle workload: knee 1 + 7 = 8 under a GIL. */
+const ioEight: Workload = { cpuNs: 1_000_000, ioNs: 7_000_000, sleepNs: 0 }
+
+test('CPU-bound under the GIL: never grows past 3 from 4, settles at 1–2', (t) => {
+  for (const seed of [1, 2, 3]) {
+    const steps = simulate({
+      policy: new GaugePolicy(),
+      phases: [{ windows: 30, workload: WORKLOADS.cpuBound }],
+      initialSize: 4,
+      plant: { seed, noise: 0.05 },
+    })
+    const decided = steps.map((s) => s.decision.size)
+    t.true(Math.max(...decided) <= 3, `seed ${seed}: ${decided.join(' ')}`)
+    t.true(
+      decided.slice(-10).every((n) => n <= 2),
+      `seed ${seed}: ${decided.join(' ')}`,
+    )
+  }
+})
+
+test('sleep-dominated: grows to within 20 % of 1 + io/cpu, within five windows', (t) => {
+  const knee = kneeSize(WORKLOADS.sleepDominated, DEFAULT_PLANT) // 20
+  const steps = simulate({
+    policy: new GaugePolicy(),
+    phases: [{ windows: 30, workload: WORKLOADS.sleepDominated }],
+    initialSize: 4,
+  })
+  const sizes = sizesOf(steps)
+  t.true(within(sizes[4] ?? 0, knee, 0.2), sizes.join(' '))
+  t.true(
+    sizes.slice(4).every((n) => within(n, knee, 0.2)),
+    sizes.join(' '),
+  )
+  // The recorded estimate is the workload's own ratio, not the paper's β.
+  t.true(within(Number(steps[0]?.decision.inputs.waitPerCpu), 19, 0.05))
+})
+
+test('phase change: reaches the new target (±20 %) within five windows, both ways', (t) => {
+  const phases = [
+    { windows: 15, workload: WORKLOADS.sleepDominated },
+    { windows: 15, workload: ioEight },
+    { windows: 15, workload: WORKLOADS.sleepDominated },
+  ]
+  for (const seed of [1, 2]) {
+    const steps = simulate({
+      policy: new GaugePolicy(),
+      phases,
+      initialSize: 4,
+      plant: { seed, noise: 0.05 },
+    })
+    const sizes = sizesOf(steps)
+    // Window 15 is the first of phase 2; its decision sets window 16's size.
+    t.true(within(sizes[15 + 5] ?? 0, 8, 0.2), `seed ${seed}: ${sizes.join(' ')}`)
+    t.true(within(sizes[30 + 5] ?? 0, 20, 0.2), `seed ${seed}: ${sizes.join(' ')}`)
+    t.regex(steps[15]?.decision.reason ?? '', /workload changed/)
+  }
+})
+
+test('an interval with too few completions is not used', (t) => {
+  const g = new GaugePolicy({ minCompletions: 20 })
+  const d = g.decide(taskInput({ size: 7, completions: 19, meanCpuNs: 1e6, meanWallNs: 100e6 }))
+  t.is(d.size, 7)
+  t.regex(d.reason, /not used: 19 completions < 20/)
+  // 10 ms intervals of a 900 tasks/s workload hold ~9 completions: the pool never moves.
+  const steps = simulate({
+    policy: new GaugePolicy({ intervalMs: 10 }),
+    phases: [{ windows: 20, workload: WORKLOADS.sleepDominated }],
+    initialSize: 4,
+  })
+  t.true(steps.every((s) => s.decision.size === 4))
+})
+
+test('with ±10 % throughput noise, the size stays within ±2 after settling', (t) => {
+  for (const seed of [1, 2, 3, 4, 5]) {
+    for (const workload of [WORKLOADS.sleepDominated, ioEight]) {
+      const steps = simulate({
+        policy: new GaugePolicy(),
+        phases: [{ windows: 60, workload }],
+        initialSize: 4,
+        plant: { seed, noise: 0.1 },
+      })
+      const settled = sizesOf(steps).slice(12)
+      const sorted = [...settled].sort((a, b) => a - b)
+      const median = sorted[Math.floor(sorted.length / 2)] ?? 0
+      t.true(
+        settled.every((n) => Math.abs(n - median) <= 2),
+        `seed ${seed}: ${settled.join(' ')}`,
+      )
+      const changes = settled.filter((n, i) => i > 0 && n !== settled[i - 1]).length
+      t.true(changes <= 6, `seed ${seed}: ${changes} changes: ${settled.join(' ')}`)
+    }
+  }
+})
+
+test('gets at least 90 % of the best static size on the plant', (t) => {
+  for (const workload of [WORKLOADS.sleepDominated, WORKLOADS.balanced, WORKLOADS.paperMixed, ioEight]) {
+    const steps = simulate({ policy: new GaugePolicy(), phases: [{ windows: 40, workload }], initialSize: 4 })
+    const tail = steps.slice(-10)
+    const mean = tail.reduce((s, x) => s + x.throughput, 0) / tail.length
+    const best = bestStaticSize(workload, DEFAULT_PLANT)
+    t.true(
+      mean >= 0.9 * best.throughput,
+      `${JSON.stringify(workload)}: ${sizesOf(steps).join(' ')} vs best ${best.size}`,
+    )
+  }
+})
+
+test('without a GIL: N* ≈ cores × (1 + io/cpu)', (t) => {
+  const workload: Workload = { cpuNs: 2_000_000, ioNs: 6_000_000, sleepNs: 0 }
+  const plant: Partial<PlantConfig> = { gil: false, cores: 4 }
+  const steps = simulate({
+    policy: new GaugePolicy(),
+    phases: [{ windows: 25, workload }],
+    initialSize: 4,
+    plant,
+  })
+  t.is(steps[0]?.decision.inputs.gil, false)
+  t.true(within(steps.at(-1)?.size ?? 0, 16, 0.2), sizesOf(steps).join(' '))
+  // Told explicitly that there is a GIL, the same measurements give 1 + 3 = 4.
+  const forced = simulate({
+    policy: new GaugePolicy({ gilEnabled: true }),
+    phases: [{ windows: 10, workload }],
+    initialSize: 4,
+    plant,
+  })
+  t.true(within(Number(forced[0]?.decision.inputs.rawTarget), 4, 0.05))
+})
+
+test('runq counts as serial time under a GIL: other processes on the core lower the target', (t) => {
+  const quiet = simulate({
+    policy: new GaugePolicy(),
+    phases: [{ windows: 1, workload: ioEight }],
+    initialSize: 4,
+  })
+  const busy = simulate({
+    policy: new GaugePolicy(),
+    phases: [{ windows: 1, workload: ioEight }],
+    initialSize: 4,
+    plant: { externalCpuShare: 0.5 },
+  })
+  const q = Number(quiet[0]?.decision.inputs.rawTarget)
+  const b = Number(busy[0]?.decision.inputs.rawTarget)
+  // Half a core taken: the GIL holder runs at half speed, so ~1 + 7/2.
+  t.true(within(q, 8, 0.05), `${q}`)
+  t.true(within(b, 4.5, 0.1), `${b}`)
+})
+
+test('a move that lowers throughput beyond noise is undone', (t) => {
+  // Told there is no GIL on 4 cores, the feed-forward overshoots 4× past the knee into the cliff.
+  const steps = simulate({
+    policy: new GaugePolicy({ gilEnabled: false }),
+    phases: [{ windows: 30, workload: ioEight }],
+    initialSize: 8,
+    plant: { cores: 4, handoffPenalty: 0.05 },
+  })
+  t.true(
+    steps.some((s) => /back to/.test(s.decision.reason)),
+    steps.map((s) => s.decision.reason).join('\n'),
+  )
+  const best = bestStaticSize(ioEight, { ...DEFAULT_PLANT, cores: 4, handoffPenalty: 0.05 })
+  const tail = steps.slice(-5)
+  t.true(tail.reduce((s, x) => s + x.throughput, 0) / 5 >= 0.85 * best.throughput, sizesOf(steps).join(' '))
+})
+
+test('no window (rusage tier): falls back to task times, slower but the same direction', (t) => {
+  const cpu = simulate({
+    policy: new GaugePolicy(),
+    phases: [{ windows: 30, workload: WORKLOADS.cpuBound }],
+    initialSize: 4,
+    plant: { tier: 'rusage' },
+  })
+  t.is(cpu[0]?.decision.inputs.source, 'tasks')
+  t.true(Math.max(...cpu.map((s) => s.decision.size)) <= 4)
+  t.true((cpu.at(-1)?.size ?? 99) <= 2, sizesOf(cpu).join(' '))
+  const sleep = simulate({
+    policy: new GaugePolicy(),
+    phases: [{ windows: 30, workload: WORKLOADS.sleepDominated }],
+    initialSize: 4,
+    plant: { tier: 'rusage' },
+  })
+  t.true(within(sleep.at(-1)?.size ?? 0, 20, 0.2), sizesOf(sleep).join(' '))
+})
+
+test('no growth without a backlog', (t) => {
+  const steps = simulate({
+    policy: new GaugePolicy(),
+    phases: [{ windows: 10, workload: WORKLOADS.sleepDominated }],
+    initialSize: 4,
+    // The pool could do ~900/s; only 100/s arrive.
+    plant: { arrivalRate: 100 },
+  })
+  t.true(
+    steps.every((s) => s.decision.size <= 4),
+    sizesOf(steps).join(' '),
+  )
+})
+
+test('every decision records its reason and inputs', (t) => {
+  const steps = simulate({
+    policy: new GaugePolicy(),
+    phases: [{ windows: 6, workload: ioEight }],
+    initialSize: 4,
+  })
+  for (const s of steps) {
+    t.true(s.decision.reason.length > 5)
+    for (const key of ['target', 'rawTarget', 'waitPerCpu', 'gilShare', 'throughput', 'noiseBand', 'phase']) {
+      t.true(key in s.decision.inputs, key)
+    }
+  }
+  t.regex(steps[0]?.decision.reason ?? '', /target 8 .*4 → /)
+})
