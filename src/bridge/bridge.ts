@@ -192,7 +192,11 @@ export class PythonBridge extends EventEmitter implements ControlledBridge {
   private readonly calls = new Map<number, PendingCall>()
   /** Calls given up on here (timeout, abort) whose final answer has not come: they still occupy the pool. */
   private readonly abandoned = new Set<number>()
-  private readonly requests = new Map<number, (message: IncomingMessage) => void>()
+  /** Requests other than calls (resize, stats, test lines), by id. */
+  private readonly requests = new Map<
+    number,
+    { answer: (message: IncomingMessage) => void; fail: (error: Error) => void }
+  >()
   private readonly taskStats = new TaskStatsRecorder(process.hrtime.bigint())
   private stderrTail = ''
   private exitInfo: ExitInfo | null = null
@@ -587,9 +591,7 @@ export class PythonBridge extends EventEmitter implements ControlledBridge {
     }
     for (const id of [...this.calls.keys()]) this.settle(id)?.reject(new BridgeExitedError(info))
     this.abandoned.clear()
-    const requestError = new BridgeExitedError(info)
-    for (const answer of this.requests.values())
-      answer({ type: 'error', id: null, error: { type: 'BridgeExited', message: requestError.message } })
+    for (const request of this.requests.values()) request.fail(new BridgeExitedError(info))
     this.requests.clear()
     this.emit('exit', { ...info, expected } satisfies ExitEvent)
   }
@@ -693,13 +695,11 @@ export class PythonBridge extends EventEmitter implements ControlledBridge {
   }
 
   private onResult(message: ResultMessage): void {
-    const latencyNs = (id: number): number => {
-      const call = this.calls.get(id)
-      return call ? Number(process.hrtime.bigint() - call.submittedNs) : 0
-    }
+    const pending = this.calls.get(message.id)
     const ran = message.wall_ns !== null
     const timing = {
-      latencyNs: latencyNs(message.id),
+      // null for a call given up on here: nobody waited for it, so it has no latency.
+      latencyNs: pending ? Number(process.hrtime.bigint() - pending.submittedNs) : null,
       queueNs: message.queue_ns ?? 0,
       wallNs: message.wall_ns ?? 0,
       cpuNs: message.cpu_ns ?? 0,
@@ -710,7 +710,7 @@ export class PythonBridge extends EventEmitter implements ControlledBridge {
     const call = this.settle(message.id)
     if (!call) return
     if (message.ok) {
-      call.resolve({ value: message.value, ...timing })
+      call.resolve({ value: message.value, ...timing, latencyNs: timing.latencyNs ?? 0 })
       return
     }
     call.reject(this.callError(call.fn, message.error))
@@ -742,20 +742,21 @@ export class PythonBridge extends EventEmitter implements ControlledBridge {
   /** Send a request and resolve with the companion's answer to its id. */
   private request(message: OutgoingMessage): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
-      this.requests.set(message.id, (answer) => {
-        if (answer.type === 'error') reject(new ProtocolError(answer.error.message))
-        else resolve(answer)
-      })
+      const answer = (message: IncomingMessage) => {
+        if (message.type === 'error') reject(new ProtocolError(message.error.message))
+        else resolve(message)
+      }
+      this.requests.set(message.id, { answer, fail: reject })
       this.send(message)
     })
   }
 
   /** Deliver an answer to a waiting request; false if none waits for `id`. */
   private answer(id: number, message: IncomingMessage): boolean {
-    const waiter = this.requests.get(id)
-    if (!waiter) return false
+    const request = this.requests.get(id)
+    if (!request) return false
     this.requests.delete(id)
-    waiter(message)
+    request.answer(message)
     return true
   }
 
@@ -765,8 +766,8 @@ export class PythonBridge extends EventEmitter implements ControlledBridge {
       this.writeLine(line)
       return Promise.resolve(null)
     }
-    return new Promise((resolve) => {
-      this.requests.set(answerId, resolve)
+    return new Promise((resolve, reject) => {
+      this.requests.set(answerId, { answer: resolve, fail: reject })
       this.writeLine(line)
     })
   }

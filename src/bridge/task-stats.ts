@@ -2,7 +2,8 @@ import type { TaskWindowStats } from '../control/policy.js'
 
 /** What the companion measured for one finished task, plus our submission-to-result latency. */
 export interface TaskTiming {
-  latencyNs: number
+  /** null for a task whose caller gave up (timeout, abort) before its result came. */
+  latencyNs: number | null
   queueNs: number
   wallNs: number
   cpuNs: number
@@ -48,15 +49,16 @@ export class TaskStatsRecorder {
 
   record(task: TaskTiming): void {
     this.completions++
-    if (this.recent.length < RECENT_TASKS) this.recent.push(task.latencyNs)
-    else this.recent[this.recentNext] = task.latencyNs
-    this.recentNext = (this.recentNext + 1) % RECENT_TASKS
     const interval = this.interval
+    if (task.latencyNs !== null) {
+      if (this.recent.length < RECENT_TASKS) this.recent.push(task.latencyNs)
+      else this.recent[this.recentNext] = task.latencyNs
+      this.recentNext = (this.recentNext + 1) % RECENT_TASKS
+    }
     interval.completions++
     interval.wallNs += task.wallNs
     interval.cpuNs += task.cpuNs
     interval.queueNs += task.queueNs
-    interval.latencies.push(task.latencyNs)
     interval.busyNsByTid.set(task.tid, (interval.busyNsByTid.get(task.tid) ?? 0) + task.wallNs)
   }
 

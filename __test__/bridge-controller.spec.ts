@@ -1,0 +1,72 @@
+import test from 'ava'
+import { type BridgeStats, type ResizeEvent, setAdaptiveControllerFactory } from '../src/bridge/index.js'
+import type { ControlInput, Decision, Policy } from '../src/control/policy.js'
+import { spawnTools, waitFor } from './fixtures/bridge/helpers.js'
+
+/** A policy for the hook's tests: one step up per interval, remembering what it was shown. */
+function stepUp(intervalMs: number): Policy & { seen: ControlInput[] } {
+  const seen: ControlInput[] = []
+  return {
+    name: 'step-up',
+    intervalMs,
+    seen,
+    decide(input: ControlInput): Decision {
+      seen.push(input)
+      return { size: input.size + 1, reason: `step after ${input.tasks.completions} completions`, inputs: {} }
+    },
+  }
+}
+
+test.serial('a controller drives the pool within its bounds and reports each move', async (t) => {
+  const policy = stepUp(60)
+  const bridge = await spawnTools({
+    pool: { min: 1, max: 4, initial: 1 },
+    controller: () => ({ policy, windowSource: () => null }),
+  })
+  t.teardown(() => bridge.close())
+  const resizes: ResizeEvent[] = []
+  const stats: BridgeStats[] = []
+  bridge.on('resize', (event) => resizes.push(event))
+  bridge.on('stats', (s) => stats.push(s))
+  await Promise.all(Array.from({ length: 8 }, () => bridge.call('sleep', [0.02])))
+
+  t.true(await waitFor(() => resizes.length === 3 && policy.seen.length >= 5, 5000))
+  t.deepEqual(
+    resizes.map(({ from, to }) => [from, to]),
+    [
+      [1, 2],
+      [2, 3],
+      [3, 4],
+    ],
+    'one step per interval, never past max',
+  )
+  t.regex(resizes[0]?.reason ?? '', /^step after \d+ completions$/)
+  t.is(bridge.pool.size, 4)
+  t.is((await bridge.pythonStats()).live, 4)
+
+  const completionsSeen = policy.seen.reduce((sum, input) => sum + input.tasks.completions, 0)
+  t.is(completionsSeen, 8, 'each completion is counted in exactly one interval')
+  const first = policy.seen[0]
+  t.is(first?.window, null)
+  t.is(first?.min, 1)
+  t.is(first?.max, 4)
+  t.is(first?.cores, bridge.cores)
+  t.true(stats.length >= policy.seen.length - 1, "a 'stats' event follows each tick")
+  t.is(bridge.stats().lastDecision?.size, 5, 'the decision is kept as made; the pool was clamped to max')
+})
+
+test.serial("pool: 'adaptive' uses the installed controller factory", async (t) => {
+  const policy = stepUp(40)
+  setAdaptiveControllerFactory((bridge) => {
+    t.true(bridge.pid > 0, 'the factory gets the spawned bridge')
+    return { policy, windowSource: () => null }
+  })
+  t.teardown(() => setAdaptiveControllerFactory(null))
+  const bridge = await spawnTools({ pool: 'adaptive' })
+  t.teardown(() => bridge.close())
+  t.is(bridge.controller?.policy, policy)
+  const start = bridge.pool.size
+  t.true(await waitFor(() => bridge.pool.size >= start + 2, 3000))
+  t.is(bridge.pool.min, 1)
+  t.is(bridge.pool.max, 128)
+})
