@@ -224,3 +224,19 @@ test('every decision records its reason and inputs', (t) => {
   }
   t.regex(steps[0]?.decision.reason ?? '', /target 8 .*4 → /)
 })
+
+test('throughput feedback alone: a grow that halves throughput goes back, and the target follows', (t) => {
+  const g = new GaugePolicy()
+  // Task times only, wait ratio 9 → target 10; the contention proxy stays 0 (wall − cpu never changes).
+  const at = (size: number, throughput: number) =>
+    taskInput({ size, throughput, completions: throughput / 2, meanCpuNs: 1e6, meanWallNs: 10e6 })
+  const first = g.decide(at(4, 400))
+  t.is(first.size, 9)
+  const second = g.decide(at(9, 200))
+  t.is(second.size, 4)
+  t.regex(second.reason, /lowered throughput −?-?50%/)
+  // The bias now pins the target at the good size instead of retrying the bad one.
+  const third = g.decide(at(4, 400))
+  t.is(third.size, 4)
+  t.is(third.inputs.target, 4)
+})
