@@ -40,32 +40,48 @@ def py_runtime():
         return info
     info["address"] = address
     try:
-        path = _mapped_file(address)
+        path, load_base = _owning_file(address)
         if path is not None:
-            info["object"] = path
-            info["size"] = _elf_symbol_size(path, b"_PyRuntime")
+            symbol = _elf_symbol(path, b"_PyRuntime")
+            # Trust the symbol only if it relocates to the address ctypes gave
+            # (shared object: base + value; non-PIE executable: value).
+            if symbol is not None and address in (symbol[0], load_base + symbol[0]):
+                info["object"] = path
+                info["size"] = symbol[1] or None
     except (OSError, ValueError, struct.error):
         pass
     return info
 
 
-def _mapped_file(address):
+def _owning_file(address):
+    """(path, load base) of the file mapped at `address`, or of the nearest
+    file mapped below it: a zero-initialised `_PyRuntime` sits in .bss, an
+    anonymous mapping right after its object's data segment."""
+    bases = {}
+    owner = None
     with open("/proc/self/maps") as maps:
         for line in maps:
             fields = line.split(None, 5)
             start, end = (int(x, 16) for x in fields[0].split("-"))
-            if start <= address < end and len(fields) == 6 and fields[5].startswith("/"):
-                return fields[5].strip()
-    return None
+            path = fields[5].strip() if len(fields) == 6 else ""
+            if path.startswith("/"):
+                bases.setdefault(path, start - int(fields[2], 16))
+                if start <= address:
+                    owner = path
+            if start <= address < end:
+                break
+    if owner is None:
+        return None, 0
+    return owner, bases[owner]
 
 
 _SHT_SYMTAB = 2
 _SHT_DYNSYM = 11
 
 
-def _elf_symbol_size(path, name):
-    """st_size of symbol `name` in the ELF file at `path` (.symtab or
-    .dynsym), or None."""
+def _elf_symbol(path, name):
+    """(st_value, st_size) of symbol `name` in the ELF file at `path`
+    (.dynsym, then .symtab), or None."""
     with open(path, "rb") as f:
         ident = f.read(16)
         if ident[:4] != b"\x7fELF":
@@ -95,9 +111,9 @@ def _elf_symbol_size(path, name):
                 strings = f.read(strtab[5])
                 f.seek(sh_offset)
                 table = f.read(sh_size)
-                size = _find_symbol(table, sh_entsize, strings, name, is64, order)
-                if size is not None:
-                    return size
+                symbol = _find_symbol(table, sh_entsize, strings, name, is64, order)
+                if symbol is not None:
+                    return symbol
     return None
 
 
@@ -105,11 +121,11 @@ def _find_symbol(table, entsize, strings, name, is64, order):
     wanted = name + b"\x00"
     for offset in range(0, len(table) - entsize + 1, entsize):
         if is64:
-            st_name, _info, _other, _shndx, _value, st_size = struct.unpack_from(order + "IBBHQQ", table, offset)
+            st_name, _info, _other, shndx, value, size = struct.unpack_from(order + "IBBHQQ", table, offset)
         else:
-            st_name, _value, st_size, _info, _other, _shndx = struct.unpack_from(order + "IIIBBH", table, offset)
-        if strings.startswith(wanted, st_name):
-            return st_size or None
+            st_name, value, size, _info, _other, shndx = struct.unpack_from(order + "IIIBBH", table, offset)
+        if shndx != 0 and strings.startswith(wanted, st_name):  # shndx 0: an undefined reference
+            return value, size
     return None
 
 
