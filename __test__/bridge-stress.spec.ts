@@ -98,7 +98,7 @@ test.serial(
     t.true(workers > 16, `${workers} distinct worker threads ran tasks`)
     t.true(resizeCount >= 100, `resized ${resizeCount} times during the run`)
     t.log(
-      `${resizeCount} resizes; ${python.cancelled} aborted calls cancelled before they ran, ${abortedRan} ran`,
+      `${resizeCount} resizes, ${workers} worker threads; ${python.cancelled} aborted calls cancelled before they ran, ${abortedRan} ran`,
     )
   },
 )
