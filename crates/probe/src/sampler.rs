@@ -285,8 +285,9 @@ impl Target {
             let n = f.read_at(&mut header, 0)?;
             Ok(header[..n].to_vec())
         }) {
-            Ok(header) => abi_from_elf_header(&header)
-                .map_err(|what| ProbeError::Unsupported { what: format!("target pid {pid}: {what}") })?,
+            Ok(header) => abi_from_elf_header(&header).map_err(|what| ProbeError::Unsupported {
+                what: format!("target pid {pid}: {what}"),
+            })?,
             // Without access to the executable, assume our own ABI.
             Err(_) => Abi::native(),
         };
@@ -317,7 +318,14 @@ impl Target {
 fn locate_gil(pid: i32) -> (Option<RuntimeLocation>, Option<String>) {
     let maps_text = match std::fs::read_to_string(format!("/proc/{pid}/maps")) {
         Ok(text) => text,
-        Err(e) => return (None, Some(format!("no GIL range found: cannot read /proc/{pid}/maps ({e})"))),
+        Err(e) => {
+            return (
+                None,
+                Some(format!(
+                    "no GIL range found: cannot read /proc/{pid}/maps ({e})"
+                )),
+            )
+        }
     };
     let maps = match parse_maps(&maps_text) {
         Ok(maps) => maps,
@@ -326,6 +334,13 @@ fn locate_gil(pid: i32) -> (Option<RuntimeLocation>, Option<String>) {
     // Read the object as the target sees it (its mount namespace).
     let mut read_object = |path: &str| std::fs::read(format!("/proc/{pid}/root{path}"));
     match locate_runtime(&maps, &mut read_object) {
+        Ok(Some(location)) if is_free_threaded_build(&location.object_path) => (
+            None,
+            Some(format!(
+                "no GIL: {} is a free-threaded build; futex waits count as lock",
+                location.object_path
+            )),
+        ),
         Ok(Some(location)) => (Some(location), None),
         Ok(None) => (
             None,
@@ -333,6 +348,17 @@ fn locate_gil(pid: i32) -> (Option<RuntimeLocation>, Option<String>) {
         ),
         Err(e) => (None, Some(format!("no GIL range found: {e}"))),
     }
+}
+
+/// Free-threaded CPython (3.13t+) still defines `_PyRuntime` but has no GIL;
+/// its objects carry the ABI flag `t` (`python3.13t`, `libpython3.13t.so`).
+fn is_free_threaded_build(object_path: &str) -> bool {
+    let name = object_path.rsplit('/').next().unwrap_or(object_path);
+    let Some(rest) = name.split("python3.").nth(1) else {
+        return false;
+    };
+    let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
+    digits > 0 && rest[digits..].starts_with('t')
 }
 
 /// A kept-open /proc file, re-read with pread. Falls back to open-per-read
@@ -356,7 +382,10 @@ impl ProcFile {
                 path,
                 file: Some(file),
             }),
-            Err(e) if e.raw_os_error() == Some(libc::EMFILE) || e.raw_os_error() == Some(libc::ENFILE) => {
+            Err(e)
+                if e.raw_os_error() == Some(libc::EMFILE)
+                    || e.raw_os_error() == Some(libc::ENFILE) =>
+            {
                 Ok(ProcFile { path, file: None })
             }
             Err(e) => Err(classify_io_error(&e)),
@@ -386,7 +415,8 @@ fn classify_io_error(e: &std::io::Error) -> ReadOutcome {
 struct WatchedThread {
     counters: ThreadCounters,
     syscall: Option<ProcFile>,
-    schedstat: ProcFile,
+    /// None once the thread is dead: a dead thread holds no descriptor.
+    schedstat: Option<ProcFile>,
     status: Option<ProcFile>,
     /// schedstat at first sight, for threads that predate the probe.
     baseline_cpu_ns: u64,
@@ -513,7 +543,11 @@ impl Sampler {
         };
         let mut live = 0usize;
         for entry in dir.flatten() {
-            let Some(tid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            let Some(tid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<i32>().ok())
+            else {
                 continue;
             };
             if let Some(thread) = self.threads.get(&tid) {
@@ -531,8 +565,10 @@ impl Sampler {
             self.mark_exited(now);
         }
         let retain = self.options.retain_dead_ms * 1_000_000;
-        self.threads
-            .retain(|_, t| t.died_ns.map_or(true, |died| now.saturating_sub(died) < retain));
+        self.threads.retain(|_, t| {
+            t.died_ns
+                .is_none_or(|died| now.saturating_sub(died) < retain)
+        });
     }
 
     fn leader_is_zombie_alone(&self) -> bool {
@@ -544,7 +580,7 @@ impl Sampler {
             return false;
         }
         match std::fs::read_to_string(format!("/proc/{}/stat", self.pid)) {
-            Ok(text) => parse_stat(&text).map_or(false, |s| s.state == 'Z' || s.state == 'X'),
+            Ok(text) => parse_stat(&text).is_ok_and(|s| s.state == 'Z' || s.state == 'X'),
             Err(_) => true,
         }
     }
@@ -553,10 +589,7 @@ impl Sampler {
         self.exited = true;
         for thread in self.threads.values_mut() {
             if thread.counters.alive {
-                thread.counters.alive = false;
-                thread.died_ns = Some(now);
-                thread.syscall = None;
-                thread.status = None;
+                mark_dead(thread, now);
             }
         }
     }
@@ -576,7 +609,8 @@ impl Sampler {
         // later count from their birth (starttime is in clock ticks since boot).
         let born_while_watched = self.initial_scan_done;
         let (first_seen_ns, keep_baseline) = if born_while_watched {
-            let born_ns = stat.starttime_ticks.saturating_mul(1_000_000_000) / self.clock_ticks_per_sec;
+            let born_ns =
+                stat.starttime_ticks.saturating_mul(1_000_000_000) / self.clock_ticks_per_sec;
             (born_ns.clamp(self.opened_ns, now), false)
         } else {
             (now, true)
@@ -596,7 +630,7 @@ impl Sampler {
                 other_syscalls: Vec::new(),
             },
             syscall,
-            schedstat,
+            schedstat: Some(schedstat),
             status,
             baseline_cpu_ns: 0,
             baseline_runq_ns: 0,
@@ -606,15 +640,23 @@ impl Sampler {
             died_ns: None,
         };
         if keep_baseline {
-            if let ReadOutcome::Text(n) = thread.schedstat.read(&mut self.buf) {
-                if let Ok(s) = std::str::from_utf8(&self.buf[..n]).map_err(|_| ()).and_then(|t| parse_schedstat(t).map_err(|_| ())) {
+            if let Some(ReadOutcome::Text(n)) =
+                thread.schedstat.as_ref().map(|f| f.read(&mut self.buf))
+            {
+                if let Ok(s) = std::str::from_utf8(&self.buf[..n])
+                    .map_err(|_| ())
+                    .and_then(|t| parse_schedstat(t).map_err(|_| ()))
+                {
                     thread.baseline_cpu_ns = s.cpu_ns;
                     thread.baseline_runq_ns = s.runq_ns;
                 }
             }
             if let Some(status) = &thread.status {
                 if let ReadOutcome::Text(n) = status.read(&mut self.buf) {
-                    if let Ok(s) = std::str::from_utf8(&self.buf[..n]).map_err(|_| ()).and_then(|t| parse_status(t).map_err(|_| ())) {
+                    if let Ok(s) = std::str::from_utf8(&self.buf[..n])
+                        .map_err(|_| ())
+                        .and_then(|t| parse_status(t).map_err(|_| ()))
+                    {
                         thread.baseline_voluntary = s.voluntary_ctxt_switches;
                         thread.baseline_involuntary = s.nonvoluntary_ctxt_switches;
                     }
@@ -624,16 +666,21 @@ impl Sampler {
         Some(thread)
     }
 
-
     /// Re-reads schedstat and status of every live thread.
     fn refresh_counters(&mut self, now: u64) {
         for thread in self.threads.values_mut() {
             if !thread.counters.alive {
                 continue;
             }
-            match thread.schedstat.read(&mut self.buf) {
+            let Some(schedstat) = &thread.schedstat else {
+                continue;
+            };
+            match schedstat.read(&mut self.buf) {
                 ReadOutcome::Text(n) => {
-                    if let Some(s) = std::str::from_utf8(&self.buf[..n]).ok().and_then(|t| parse_schedstat(t).ok()) {
+                    if let Some(s) = std::str::from_utf8(&self.buf[..n])
+                        .ok()
+                        .and_then(|t| parse_schedstat(t).ok())
+                    {
                         thread.counters.cpu_ns = s.cpu_ns.saturating_sub(thread.baseline_cpu_ns);
                         thread.counters.runq_ns = s.runq_ns.saturating_sub(thread.baseline_runq_ns);
                         thread.counters.last_seen_ns = now;
@@ -646,11 +693,16 @@ impl Sampler {
             }
             if let Some(status) = &thread.status {
                 if let ReadOutcome::Text(n) = status.read(&mut self.buf) {
-                    if let Some(s) = std::str::from_utf8(&self.buf[..n]).ok().and_then(|t| parse_status(t).ok()) {
-                        thread.counters.voluntary_switches =
-                            s.voluntary_ctxt_switches.saturating_sub(thread.baseline_voluntary);
-                        thread.counters.involuntary_switches =
-                            s.nonvoluntary_ctxt_switches.saturating_sub(thread.baseline_involuntary);
+                    if let Some(s) = std::str::from_utf8(&self.buf[..n])
+                        .ok()
+                        .and_then(|t| parse_status(t).ok())
+                    {
+                        thread.counters.voluntary_switches = s
+                            .voluntary_ctxt_switches
+                            .saturating_sub(thread.baseline_voluntary);
+                        thread.counters.involuntary_switches = s
+                            .nonvoluntary_ctxt_switches
+                            .saturating_sub(thread.baseline_involuntary);
                         thread.counters.name = s.name;
                     }
                 }
@@ -689,10 +741,15 @@ impl Sampler {
             let Some(thread) = self.threads.get_mut(tid) else {
                 continue;
             };
-            let Some(file) = &thread.syscall else { continue };
+            let Some(file) = &thread.syscall else {
+                continue;
+            };
             match file.read(&mut self.buf) {
                 ReadOutcome::Text(n) => {
-                    let Some(state) = std::str::from_utf8(&self.buf[..n]).ok().and_then(|t| parse_syscall(t).ok()) else {
+                    let Some(state) = std::str::from_utf8(&self.buf[..n])
+                        .ok()
+                        .and_then(|t| parse_syscall(t).ok())
+                    else {
                         continue;
                     };
                     let class = classify(&state, abi, gil.as_ref());
@@ -723,7 +780,8 @@ impl Sampler {
             .values()
             .map(|t| {
                 let mut counters = t.counters.clone();
-                let mut other: Vec<(u64, u64)> = t.other_syscalls.iter().map(|(k, v)| (*k, *v)).collect();
+                let mut other: Vec<(u64, u64)> =
+                    t.other_syscalls.iter().map(|(k, v)| (*k, *v)).collect();
                 other.sort_unstable();
                 counters.other_syscalls = other;
                 counters
@@ -752,12 +810,16 @@ fn mark_dead(thread: &mut WatchedThread, now: u64) {
     thread.counters.alive = false;
     thread.died_ns = Some(now);
     thread.syscall = None;
+    thread.schedstat = None;
     thread.status = None;
 }
 
 /// CLOCK_BOOTTIME in ns: the clock /proc's starttime is measured against.
 pub fn boottime_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: ts is a valid out-pointer.
     unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
@@ -770,6 +832,50 @@ fn thread_cpu_ns() -> u64 {
     unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
     let tv = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
     tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_threaded_builds_are_told_by_the_abi_flag() {
+        assert!(is_free_threaded_build("/usr/lib/libpython3.13t.so.1.0"));
+        assert!(is_free_threaded_build("/usr/local/bin/python3.14t"));
+        assert!(!is_free_threaded_build(
+            "/usr/lib/x86_64-linux-gnu/libpython3.13.so.1.0"
+        ));
+        assert!(!is_free_threaded_build("/usr/bin/python3.11"));
+        assert!(!is_free_threaded_build("/opt/python3.x/bin/python"));
+    }
+
+    #[test]
+    fn exponential_intervals_have_the_configured_mean_and_stay_clamped() {
+        let target = Target {
+            exe: None,
+            tier: Tier::Sample,
+            tier_reason: None,
+            abi: Abi::native(),
+            gil: None,
+            gil_note: None,
+        };
+        let options = SamplerOptions {
+            hz: 100.0,
+            seed: Some(7),
+            ..SamplerOptions::default()
+        };
+        let mut sampler = Sampler::new(1, options, target, 0);
+        let draws: Vec<f64> = (0..20_000)
+            .map(|_| sampler.next_interval().as_secs_f64())
+            .collect();
+        let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+        // Clamping at 5× the mean trims the tail a little (about 3 %).
+        assert!((mean - 0.01).abs() < 0.0006, "mean {mean}");
+        assert!(draws.iter().all(|d| (0.0005..=0.05).contains(d)));
+        // Not a constant period: the spread of an exponential is its mean.
+        let var = draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / draws.len() as f64;
+        assert!(var.sqrt() > 0.007, "sd {}", var.sqrt());
+    }
 }
 
 /// xorshift64*: enough randomness for jitter and subsets, no dependency.
