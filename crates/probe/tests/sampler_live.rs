@@ -126,10 +126,10 @@ fn a_target_that_exits_ends_the_probe_with_exited_set() {
 
 #[test]
 fn a_missing_pid_is_no_process_and_bad_options_are_rejected() {
-    let missing = Probe::open(0x3fff_fff, SamplerOptions::default())
+    let missing = Probe::open(0x03ff_ffff, SamplerOptions::default())
         .err()
         .unwrap();
-    assert_eq!(missing, ProbeError::NoProcess { pid: 0x3fff_fff });
+    assert_eq!(missing, ProbeError::NoProcess { pid: 0x03ff_ffff });
     assert_eq!(missing.code(), "ENOPROC");
     let bad = SamplerOptions {
         hz: 0.0,
