@@ -1,3 +1,5 @@
+export * from './bridge/index.js'
+export * from './control/index.js'
 export * from './errors.js'
 export { type DecomposeOptions, decompose, sharesOf } from './model/decompose.js'
 export * from './model/types.js'

@@ -31,7 +31,17 @@ def parse_args(argv):
         default=protocol.DEFAULT_MAX_LINE_BYTES,
         help="longest protocol line accepted or sent (default 1 MiB)",
     )
+    parser.add_argument(
+        "--cpus",
+        help="comma-separated CPU numbers to pin the whole process to (its affinity), e.g. 0 or 0,1",
+    )
     return parser.parse_args(argv)
+
+
+def pin_cpus(spec):
+    """Sets the affinity before any thread starts, so that every thread inherits it."""
+    cpus = {int(part) for part in spec.split(",") if part.strip()}
+    os.sched_setaffinity(0, cpus)
 
 
 def load_user_code(script, module):
@@ -263,6 +273,12 @@ def main(argv=None):
     if options.workers < 1 or options.max_line_bytes < 1024:
         sys.stderr.write("gilgauge_bridge: --workers must be >= 1 and --max-line-bytes >= 1024\n")
         return EXIT_BAD_ARGUMENTS
+    if options.cpus:
+        try:
+            pin_cpus(options.cpus)
+        except (ValueError, OSError) as error:
+            sys.stderr.write("gilgauge_bridge: --cpus %s: %s\n" % (options.cpus, error))
+            return EXIT_BAD_ARGUMENTS
     protocol_in, protocol_out = runtime.take_stdio()
     expected_parent = int(os.environ.get("GILGAUGE_PARENT_PID", "0") or 0)
     runtime.exit_with_parent(expected_parent)

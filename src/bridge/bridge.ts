@@ -4,6 +4,8 @@ import { resolve as resolvePath } from 'node:path'
 import type { TaskWindowStats } from '../control/policy.js'
 import { ClosedError, InvalidArgumentError } from '../errors.js'
 import type { Window } from '../model/types.js'
+import { adaptiveController } from './adaptive.js'
+import { AttachedView, type AttachOptions } from './attach.js'
 import { killWithNode } from './children.js'
 import {
   adaptiveControllerFactory,
@@ -62,6 +64,8 @@ export interface SpawnOptions {
   forwardStderr?: boolean
   /** Emit 'stats' this often when no controller does; default 0 (never). */
   statsIntervalMs?: number
+  /** Pin the Python process to these CPUs (its affinity, set before any thread starts). */
+  cpus?: number[]
 }
 
 export interface CallOptions {
@@ -226,6 +230,7 @@ export class PythonBridge extends EventEmitter implements ControlledBridge {
       options.script !== undefined ? ['--script', options.script] : ['--module', options.module ?? '']
     const args = ['-m', 'gilgauge_bridge', ...source]
     args.push('--workers', String(bounds.initial), '--max-line-bytes', String(this.maxLineBytes))
+    if (options.cpus) args.push('--cpus', options.cpus.join(','))
     const env = { ...process.env, ...options.env }
     env.PYTHONPATH = [PYTHON_PACKAGE_DIR, env.PYTHONPATH].filter(Boolean).join(':')
     env.GILGAUGE_PARENT_PID = String(process.pid)
@@ -240,6 +245,14 @@ export class PythonBridge extends EventEmitter implements ControlledBridge {
     this.readStderr(options.forwardStderr ?? true)
     // Writes after the process died fail with EPIPE; the exit handling reports that.
     this.child.stdin?.on('error', () => {})
+  }
+
+  /**
+   * A monitor-only view of a Python process gilgauge did not start: windows
+   * and a recommended pool size, no resizing. Async for symmetry with spawn.
+   */
+  static async attach(options: AttachOptions): Promise<AttachedView> {
+    return new AttachedView(options)
   }
 
   /** Start a companion and resolve once it is ready (after its hello). */
@@ -434,19 +447,16 @@ export class PythonBridge extends EventEmitter implements ControlledBridge {
   }
 
   private startController(options: SpawnOptions): void {
-    const chosen = options.controller ?? (this.bounds.policy ? { policy: this.bounds.policy } : undefined)
-    const controller = typeof chosen === 'function' ? chosen(this) : chosen
-    if (controller) {
-      this.attachController(controller)
-    } else if (this.bounds.adaptive) {
+    const chosen = options.controller
+    if (chosen) {
+      this.attachController(typeof chosen === 'function' ? chosen(this) : chosen)
+    } else if (this.bounds.adaptive || this.bounds.policy) {
+      // A monitor of this process feeding the policy (default: gauge), unless
+      // the application installed its own factory.
       const factory = adaptiveControllerFactory()
-      if (factory) this.attachController(factory(this))
-      else {
-        process.emitWarning(
-          `PythonBridge: pool 'adaptive' has no controller installed; the pool stays at ${this.size} threads`,
-          { code: 'GILGAUGE_NO_CONTROLLER' },
-        )
-      }
+      this.attachController(
+        factory ? factory(this) : adaptiveController(this, { policy: this.bounds.policy ?? 'gauge' }),
+      )
     }
     if (!this.controllerLoop && (options.statsIntervalMs ?? 0) > 0) {
       this.statsTimer = setInterval(() => this.emit('stats', this.stats()), options.statsIntervalMs)

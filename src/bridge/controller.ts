@@ -15,8 +15,12 @@
 import type { ControlInput, Decision, Policy, TaskWindowStats } from '../control/policy.js'
 import type { Window } from '../model/types.js'
 
-/** The monitor's window since its previous call, or null if there is none (no probe). */
-export type WindowSource = () => Window | null | Promise<Window | null>
+/**
+ * The monitor's window since its previous call, or null if there is none (no
+ * probe). It gets the interval's task stats, whose per-thread busy times tell
+ * the monitor which threads were idle workers.
+ */
+export type WindowSource = (tasks: TaskWindowStats) => Window | null | Promise<Window | null>
 
 export interface ControllerOptions {
   policy: Policy
@@ -25,6 +29,8 @@ export interface ControllerOptions {
   cores?: number
   /** Called when the window source or the policy throws; the loop carries on. Default: ignored. */
   onError?: (error: unknown) => void
+  /** Called once when the loop stops (the bridge closed or exited): release the window source here. */
+  onStop?: () => void
 }
 
 /** What the loop needs from a bridge (PythonBridge implements it). */
@@ -79,6 +85,7 @@ export class ControllerLoop {
   }
 
   stop(): void {
+    if (!this.stopped) this.options.onStop?.()
     this.stopped = true
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
@@ -97,8 +104,8 @@ export class ControllerLoop {
   /** One control step; exposed for tests and for callers that drive the clock themselves. */
   async tick(): Promise<Decision | null> {
     try {
-      const window = (await this.options.windowSource?.()) ?? null
       const tasks = this.bridge.takeTaskWindow()
+      const window = (await this.options.windowSource?.(tasks)) ?? null
       if (this.stopped) return null
       const pool = this.bridge.pool
       const input: ControlInput = {

@@ -1,3 +1,5 @@
+export { type AdaptiveOptions, adaptiveController } from './adaptive.js'
+export { AttachedView, type AttachedWindow, type AttachOptions, recommend } from './attach.js'
 export {
   type BridgeHello,
   type BridgeStats,

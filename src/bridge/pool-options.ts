@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os'
+import type { PolicySpec } from '../control/factory.js'
 import type { Policy } from '../control/policy.js'
 import { InvalidArgumentError } from '../errors.js'
 
@@ -15,7 +16,7 @@ export const ADAPTIVE_DEFAULTS = { min: 1, max: 128 } as const
  */
 export type PoolOption =
   | number
-  | { min?: number; max?: number; initial?: number; policy?: Policy }
+  | { min?: number; max?: number; initial?: number; policy?: Policy | PolicySpec }
   | 'adaptive'
 
 export interface PoolBounds {
@@ -23,7 +24,7 @@ export interface PoolBounds {
   max: number
   initial: number
   adaptive: boolean
-  policy: Policy | null
+  policy: Policy | PolicySpec | null
 }
 
 function checkSize(name: string, value: number): number {
