@@ -6,6 +6,7 @@
 
 use gilgauge_probe::gil_range::{AddrRange, RangeSource};
 use gilgauge_probe::sampler::{Probe as InnerProbe, SamplerOptions, Snapshot, ThreadCounters};
+use gilgauge_probe::trace::TierRequest;
 use gilgauge_probe::ProbeError;
 use napi::bindgen_prelude::BigInt;
 use napi::{Error, Result};
@@ -29,6 +30,23 @@ pub struct ProbeOptions {
     pub gil_range_start: Option<BigInt>,
     pub gil_range_end: Option<BigInt>,
     pub seed: Option<BigInt>,
+    /// 'auto' (default: trace when permitted, else sample), 'trace' (falls
+    /// back to sample with the reason when refused) or 'sample' (never trace).
+    pub tier: Option<String>,
+    /// Above this many threads the trace tier falls back to sample (default 256).
+    pub trace_thread_budget: Option<u32>,
+    /// Data pages of each traced thread's ring buffer (default 32).
+    pub trace_buffer_pages: Option<u32>,
+}
+
+/// Trace tier: exact blocked off-CPU ns by class (zero in other tiers).
+#[napi(object)]
+pub struct TracedNs {
+    pub gil: f64,
+    pub lock: f64,
+    pub io: f64,
+    pub sleep: f64,
+    pub other: f64,
 }
 
 #[napi(object)]
@@ -61,6 +79,11 @@ pub struct ThreadSnapshot {
     pub involuntary_switches: f64,
     pub samples: SampleCounts,
     pub other_syscalls: Vec<OtherSyscall>,
+    pub traced_ns: TracedNs,
+    /// Trace tier: off-CPU ns after preemption (the involuntary part of runq).
+    pub traced_runq_ns: f64,
+    /// Trace tier: records the kernel dropped for this thread.
+    pub trace_lost: f64,
 }
 
 #[napi(object)]
@@ -97,8 +120,25 @@ fn bigint_u64(value: &BigInt) -> u64 {
     value.get_u64().1
 }
 
-fn convert_options(options: ProbeOptions) -> SamplerOptions {
+fn convert_options(options: ProbeOptions) -> Result<SamplerOptions> {
     let defaults = SamplerOptions::default();
+    let tier = match options.tier.as_deref() {
+        None | Some("auto") => TierRequest::Auto,
+        Some("trace") => TierRequest::Trace,
+        Some("sample") => TierRequest::Sample,
+        Some(other) => {
+            return Err(Error::from_reason(format!(
+                "[EINVAL] invalid option: tier must be 'auto', 'trace' or 'sample', got {other:?}"
+            )))
+        }
+    };
+    let mut trace = defaults.trace;
+    if let Some(n) = options.trace_thread_budget {
+        trace.thread_budget = n as usize;
+    }
+    if let Some(n) = options.trace_buffer_pages {
+        trace.buffer_pages = n as usize;
+    }
     let gil_range = match (&options.gil_range_start, &options.gil_range_end) {
         (Some(start), Some(end)) => Some(AddrRange {
             start: bigint_u64(start),
@@ -106,7 +146,7 @@ fn convert_options(options: ProbeOptions) -> SamplerOptions {
         }),
         _ => None,
     };
-    SamplerOptions {
+    Ok(SamplerOptions {
         hz: options.hz.unwrap_or(defaults.hz),
         thread_budget: options
             .thread_budget
@@ -120,11 +160,14 @@ fn convert_options(options: ProbeOptions) -> SamplerOptions {
         gil_range,
         seed: options.seed.as_ref().map(bigint_u64),
         retain_dead_ms: defaults.retain_dead_ms,
-    }
+        tier,
+        trace,
+    })
 }
 
 fn convert_thread(t: ThreadCounters, opened_ns: u64) -> ThreadSnapshot {
     let [running, gil, lock, io, sleep, other] = t.samples.map(|n| n as f64);
+    let [t_gil, t_lock, t_io, t_sleep, t_other] = t.traced_ns.map(|n| n as f64);
     ThreadSnapshot {
         tid: t.tid,
         name: t.name,
@@ -151,6 +194,15 @@ fn convert_thread(t: ThreadCounters, opened_ns: u64) -> ThreadSnapshot {
                 samples: samples as f64,
             })
             .collect(),
+        traced_ns: TracedNs {
+            gil: t_gil,
+            lock: t_lock,
+            io: t_io,
+            sleep: t_sleep,
+            other: t_other,
+        },
+        traced_runq_ns: t.traced_runq_ns as f64,
+        trace_lost: t.trace_lost as f64,
     }
 }
 
@@ -200,7 +252,7 @@ impl Probe {
     /// Starts watching `pid`. Throws `[ENOPROC]`, `[EUNSUPPORTED]`, `[EINVAL]`.
     #[napi(factory)]
     pub fn open(pid: i32, options: Option<ProbeOptions>) -> Result<Probe> {
-        let options = convert_options(options.unwrap_or_default());
+        let options = convert_options(options.unwrap_or_default())?;
         let inner = InnerProbe::open(pid, options).map_err(to_napi_error)?;
         Ok(Probe {
             inner: Some(inner),

@@ -13,5 +13,6 @@ pub mod error;
 pub mod gil_range;
 pub mod procfs;
 pub mod sampler;
+pub mod trace;
 
 pub use error::ProbeError;

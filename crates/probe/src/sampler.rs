@@ -22,6 +22,7 @@ use crate::classify::{classify, SampleClass};
 use crate::error::ProbeError;
 use crate::gil_range::{locate_runtime, AddrRange, RangeSource, RuntimeLocation};
 use crate::procfs::{parse_maps, parse_schedstat, parse_stat, parse_status, parse_syscall};
+use crate::trace::{AttachError, TierRequest, TraceOptions, Tracer};
 
 /// Which mechanism produces the counters (DESIGN §2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +58,10 @@ pub struct SamplerOptions {
     pub seed: Option<u64>,
     /// Dead threads stay in snapshots this long (ms), so every reader sees their last counters.
     pub retain_dead_ms: u64,
+    /// Which tier to run: `Auto` traces when permitted (see [`crate::trace`]).
+    pub tier: TierRequest,
+    /// Ring buffer size and thread budget of the trace tier.
+    pub trace: TraceOptions,
 }
 
 impl Default for SamplerOptions {
@@ -69,6 +74,8 @@ impl Default for SamplerOptions {
             gil_range: None,
             seed: None,
             retain_dead_ms: 60_000,
+            tier: TierRequest::Auto,
+            trace: TraceOptions::default(),
         }
     }
 }
@@ -91,6 +98,14 @@ pub struct ThreadCounters {
     pub samples: [u64; 6],
     /// Samples blocked in a syscall classed `other`, by syscall number.
     pub other_syscalls: Vec<(u64, u64)>,
+    /// Trace tier only (zero otherwise): exact blocked off-CPU ns by class,
+    /// in the order gil, lock, io, sleep, other ([`crate::trace::TRACED_CLASSES`]).
+    /// Each interval runs from switch-out to switch-in, wake-up latency included.
+    pub traced_ns: [u64; 5],
+    /// Trace tier: off-CPU ns after preemption (the involuntary part of runq).
+    pub traced_runq_ns: u64,
+    /// Trace tier: records the kernel dropped for this thread (full buffer).
+    pub trace_lost: u64,
 }
 
 /// Cumulative counters of the whole probe at one moment.
@@ -101,7 +116,7 @@ pub struct Snapshot {
     pub taken_ns: u64,
     pub opened_ns: u64,
     pub tier: Tier,
-    /// Why the tier is below `sample`, when it is.
+    /// Why the tier is not `trace`, when it is not.
     pub tier_reason: Option<String>,
     pub abi: Abi,
     pub gil: Option<RuntimeLocation>,
@@ -148,7 +163,8 @@ impl Probe {
             return Err(ProbeError::NoProcess { pid });
         }
         validate_options(&options)?;
-        let target = Target::inspect(pid, &options)?;
+        let mut target = Target::inspect(pid, &options)?;
+        let tracer = open_tracer(pid, &options, &mut target);
         let now = boottime_ns();
         let snapshot = Snapshot {
             pid,
@@ -174,6 +190,7 @@ impl Probe {
             wake_lock: Mutex::new(()),
         });
         let mut sampler = Sampler::new(pid, options, target, now);
+        sampler.tracer = tracer;
         // The first scan and refresh happen before open() returns, so the
         // first snapshot already holds every thread's baseline.
         sampler.scan(now);
@@ -315,6 +332,34 @@ impl Target {
     }
 }
 
+/// Opens the trace tier when requested (or `Auto`) and permitted; otherwise
+/// says why not in `target.tier_reason`. Never an error.
+fn open_tracer(pid: i32, options: &SamplerOptions, target: &mut Target) -> Option<Tracer> {
+    if target.tier != Tier::Sample {
+        return None;
+    }
+    if options.tier == TierRequest::Sample {
+        target.tier_reason = Some("the 'sample' tier was requested".into());
+        return None;
+    }
+    match Tracer::open(
+        pid,
+        target.abi,
+        target.gil.as_ref().map(|g| g.range),
+        options.trace,
+    ) {
+        Ok(tracer) => {
+            target.tier = Tier::Trace;
+            target.tier_reason = None;
+            Some(tracer)
+        }
+        Err(reason) => {
+            target.tier_reason = Some(reason);
+            None
+        }
+    }
+}
+
 fn locate_gil(pid: i32) -> (Option<RuntimeLocation>, Option<String>) {
     let maps_text = match std::fs::read_to_string(format!("/proc/{pid}/maps")) {
         Ok(text) => text,
@@ -446,6 +491,8 @@ struct Sampler {
     last_refresh_ns: u64,
     buf: Vec<u8>,
     order: Vec<i32>,
+    /// The trace tier, while it runs.
+    tracer: Option<Tracer>,
 }
 
 impl Sampler {
@@ -470,6 +517,7 @@ impl Sampler {
             last_refresh_ns: now,
             buf: vec![0u8; 4096],
             order: Vec::new(),
+            tracer: None,
         }
     }
 
@@ -494,6 +542,7 @@ impl Sampler {
                 return;
             }
             self.sample_tick();
+            self.sync_trace();
             if now >= next_refresh {
                 self.refresh_counters(now);
                 self.publish(shared);
@@ -506,6 +555,7 @@ impl Sampler {
             }
             let _ = shared.wake.wait_timeout(guard, pause).unwrap();
         }
+        self.sync_trace();
         self.refresh_counters(boottime_ns());
         self.publish(shared);
     }
@@ -526,7 +576,12 @@ impl Sampler {
         if exe.is_none() || exe == self.target.exe {
             return;
         }
-        if let Ok(target) = Target::inspect(self.pid, &self.options) {
+        if let Ok(mut target) = Target::inspect(self.pid, &self.options) {
+            if let Some(tracer) = &mut self.tracer {
+                tracer.reclassify(target.abi, target.gil.as_ref().map(|g| g.range));
+                target.tier = Tier::Trace;
+                target.tier_reason = None;
+            }
             self.target = target;
             self.gil_changed = true;
         }
@@ -559,6 +614,7 @@ impl Sampler {
             if let Some(thread) = self.watch(tid, now) {
                 live += 1;
                 self.threads.insert(tid, thread);
+                self.trace_attach(tid);
             }
         }
         if live == 0 || self.leader_is_zombie_alone() {
@@ -628,6 +684,9 @@ impl Sampler {
                 involuntary_switches: 0,
                 samples: [0; 6],
                 other_syscalls: Vec::new(),
+                traced_ns: [0; 5],
+                traced_runq_ns: 0,
+                trace_lost: 0,
             },
             syscall,
             schedstat: Some(schedstat),
@@ -769,6 +828,55 @@ impl Sampler {
             self.ticks += 1;
             if saw_gil_wait {
                 self.gil_ticks += 1;
+            }
+        }
+    }
+
+    /// Starts tracing a new thread; above the budget, or when refused, the
+    /// probe falls back to the `sample` tier and says why.
+    fn trace_attach(&mut self, tid: i32) {
+        let Some(tracer) = &mut self.tracer else {
+            return;
+        };
+        let reason = if tracer.len() >= tracer.thread_budget() && !tracer.is_attached(tid) {
+            format!(
+                "more than {} threads to trace: fell back to sampling (raise the trace thread budget)",
+                tracer.thread_budget()
+            )
+        } else {
+            match tracer.attach(tid) {
+                Ok(()) | Err(AttachError::Gone) => return,
+                Err(AttachError::Refused(reason)) => {
+                    format!("tracing thread {tid} failed, fell back to sampling: {reason}")
+                }
+            }
+        };
+        self.sync_trace();
+        self.tracer = None;
+        self.target.tier = Tier::Sample;
+        self.target.tier_reason = Some(reason);
+        self.gil_changed = true;
+    }
+
+    /// Drains the trace buffers into the threads' counters; stops tracing dead threads.
+    fn sync_trace(&mut self) {
+        let Some(tracer) = &mut self.tracer else {
+            return;
+        };
+        tracer.drain();
+        for (tid, thread) in self.threads.iter_mut() {
+            if !tracer.is_attached(*tid) {
+                continue;
+            }
+            let totals = if thread.counters.alive {
+                tracer.totals(*tid)
+            } else {
+                tracer.detach(*tid)
+            };
+            if let Some(t) = totals {
+                thread.counters.traced_ns = t.blocked_ns;
+                thread.counters.traced_runq_ns = t.preempted_ns;
+                thread.counters.trace_lost = t.lost_events;
             }
         }
     }
