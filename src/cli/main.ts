@@ -4,6 +4,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { GilgaugeError } from '../errors.js'
 import { parseDuration, parsePositiveInt } from './args.js'
+import { demo } from './demo.js'
 import { profile } from './profile.js'
 
 const USAGE = `usage: gilgauge <command> [options]
@@ -11,6 +12,7 @@ const USAGE = `usage: gilgauge <command> [options]
 commands:
   profile --pid PID [options]        watch a running Python process
   profile [options] -- COMMAND…      start COMMAND, then watch it
+  demo [--python PATH] [--cpus 0]    the adaptive pool on a workload that changes phase (~30 s)
 
 profile options:
   --json                one JSON window per line (NDJSON) on stdout
@@ -44,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
       interval: { type: 'string', default: '1s' },
       hz: { type: 'string' },
       plain: { type: 'boolean', default: false },
+      python: { type: 'string', default: 'python3' },
+      cpus: { type: 'string' },
       version: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -67,6 +71,15 @@ async function main(argv: string[]): Promise<number> {
         intervalMs: parseDuration(values.interval, '--interval'),
         hz: values.hz === undefined ? undefined : Number(values.hz),
         live: values.plain ? false : undefined,
+      })
+    case 'demo':
+      return demo({
+        python: values.python,
+        live: !values.plain && process.stdout.isTTY === true,
+        cpus:
+          values.cpus === undefined
+            ? undefined
+            : values.cpus.split(',').map((c) => parsePositiveInt(String(Number(c) + 1), '--cpus') - 1),
       })
     default:
       process.stderr.write(`gilgauge: unknown command '${sub}'\n\n${USAGE}`)

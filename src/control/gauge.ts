@@ -330,13 +330,16 @@ export class GaugePolicy implements Policy {
       this.ref = { cpuNs: obs.cpuNs, waitNs: obs.source === 'window' ? obs.waitNs : obs.apparentWaitNs }
       return null
     }
-    const eps = 0.05 * ref.cpuNs
     const cpuShift = Math.abs(Math.log(obs.cpuNs / ref.cpuNs))
     // From task times alone, wall − cpu also moves with the size; compare it only at an unchanged size.
     const sameSize = this.previous?.size === size
     const wait = obs.source === 'window' ? obs.waitNs : obs.apparentWaitNs
+    // The wait matters through the target 1 + wait/cpu: compare that, so that noise in a wait that is
+    // tiny next to the cpu (a CPU-bound phase) does not look like a new workload.
     const waitShift =
-      obs.source === 'window' || sameSize ? Math.abs(Math.log((wait + eps) / (ref.waitNs + eps))) : 0
+      obs.source === 'window' || sameSize
+        ? Math.abs(Math.log((1 + wait / obs.cpuNs) / (1 + ref.waitNs / ref.cpuNs)))
+        : 0
     const shift = Math.max(cpuShift, waitShift)
     const record = this.sizes.get(size)
     const throughputShift =
@@ -347,7 +350,7 @@ export class GaugePolicy implements Policy {
     const threshold = Math.log(this.options.phaseChangeRatio)
     if (shift > Math.log(2) || ((shift > threshold || throughputShift) && this.suspicious >= 1)) {
       this.startPhase(obs)
-      return `workload changed (per-task cpu ×${round3(obs.cpuNs / ref.cpuNs)}, wait ×${round3((wait + eps) / (ref.waitNs + eps))}): phase ${this.phase}`
+      return `workload changed (per-task cpu ×${round3(obs.cpuNs / ref.cpuNs)}, wait/cpu ${round3(ref.waitNs / ref.cpuNs)} → ${round3(wait / obs.cpuNs)}): phase ${this.phase}`
     }
     if (shift > threshold || throughputShift) {
       this.suspicious += 1
