@@ -20,6 +20,14 @@ export interface DecomposeOptions {
    * absent from the map are idle throughout: idle time never enters the ratios.
    */
   busyNsByTid?: ReadonlyMap<number, number>
+  /**
+   * How the off-CPU remainder (wall − cpu − runq) is split between gil, lock,
+   * io, sleep and other: by the wait samples (`'samples'`), by the trace
+   * tier's exact blocked ns (`'traced'`), or (`'auto'`, the default) traced
+   * when both snapshots come from the trace tier. A thread with no traced
+   * time in the window falls back to its samples.
+   */
+  split?: 'auto' | 'samples' | 'traced'
 }
 
 export function zeroTimes(): ClassTimes {
@@ -52,6 +60,7 @@ export function decomposeThread(
   after: ThreadSnapshot,
   windowStartNs: number,
   windowEndNs: number,
+  split: 'samples' | 'traced' = 'samples',
 ): { times: ClassTimes; lifetimeNs: number; samples: number } {
   const start = Math.max(windowStartNs, after.firstSeenNs)
   const end = after.alive ? windowEndNs : Math.min(windowEndNs, after.lastSeenNs)
@@ -70,7 +79,19 @@ export function decomposeThread(
     delta[c] = Math.max(0, after.samples[c] - (before?.samples[c] ?? 0))
     waitSamples += delta[c]
   }
-  if (waitSamples > 0) {
+  // Traced blocked ns include each wake-up's latency, which schedstat counts
+  // as runq: the proportions, not the ns themselves, split the remainder.
+  const traced: Record<(typeof WAIT_CLASSES)[number], number> = { gil: 0, lock: 0, io: 0, sleep: 0, other: 0 }
+  let tracedSum = 0
+  if (split === 'traced' && after.tracedNs) {
+    for (const c of WAIT_CLASSES) {
+      traced[c] = Math.max(0, after.tracedNs[c] - (before?.tracedNs?.[c] ?? 0))
+      tracedSum += traced[c]
+    }
+  }
+  if (tracedSum > 0) {
+    for (const c of WAIT_CLASSES) times[c] = (offCpu * traced[c]) / tracedSum
+  } else if (waitSamples > 0) {
     for (const c of WAIT_CLASSES) times[c] = (offCpu * delta[c]) / waitSamples
   } else {
     times.other = offCpu
@@ -115,6 +136,12 @@ export function decompose(prev: ProbeSnapshot, cur: ProbeSnapshot, options: Deco
   const before = new Map<number, ThreadSnapshot>()
   for (const t of prev.threads) before.set(t.tid, t)
 
+  const split =
+    options.split === 'traced' || options.split === 'samples'
+      ? options.split
+      : prev.tier === 'trace' && cur.tier === 'trace'
+        ? 'traced'
+        : 'samples'
   const threads: ThreadWindow[] = []
   const totalTimes = zeroTimes()
   let totalIdle = 0
@@ -122,7 +149,7 @@ export function decompose(prev: ProbeSnapshot, cur: ProbeSnapshot, options: Deco
     const prevThread = before.get(after.tid)
     // A thread already dead at the window's start has nothing in it.
     if (prevThread && !prevThread.alive) continue
-    const { times, lifetimeNs, samples } = decomposeThread(prevThread, after, startNs, endNs)
+    const { times, lifetimeNs, samples } = decomposeThread(prevThread, after, startNs, endNs, split)
     let idleNs = 0
     if (options.busyNsByTid) {
       const busy = options.busyNsByTid.get(after.tid) ?? 0

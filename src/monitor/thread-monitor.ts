@@ -15,6 +15,14 @@ export interface MonitorOptions {
   gilRange?: { start: bigint; end: bigint }
   /** Seed of the sampler's jitter, for repeatable runs. */
   seed?: bigint
+  /**
+   * Which tier to run (DESIGN.md §2.3). `'auto'` (default): `trace` when
+   * permitted (root or CAP_PERFMON), else `sample`, else `rusage`. `'trace'`:
+   * the same, but asked for explicitly; a refusal still falls back to
+   * `sample`, with the reason in each window's `tierReason`. `'sample'`:
+   * never trace.
+   */
+  tier?: 'auto' | 'trace' | 'sample'
 }
 
 type NativeProbe = ReturnType<ReturnType<typeof native>['Probe']['open']>
@@ -55,6 +63,7 @@ export class ThreadMonitor {
         gilRangeStart: options.gilRange?.start,
         gilRangeEnd: options.gilRange?.end,
         seed: options.seed,
+        tier: options.tier,
       })
     } catch (err) {
       throw fromNativeError(err, pid)

@@ -79,11 +79,13 @@ pub struct ThreadSnapshot {
     pub involuntary_switches: f64,
     pub samples: SampleCounts,
     pub other_syscalls: Vec<OtherSyscall>,
-    pub traced_ns: TracedNs,
+    /// Always sent (zeros unless the trace tier ran); optional in the type so
+    /// snapshots built by hand (tests, older addons) stay valid.
+    pub traced_ns: Option<TracedNs>,
     /// Trace tier: off-CPU ns after preemption (the involuntary part of runq).
-    pub traced_runq_ns: f64,
+    pub traced_runq_ns: Option<f64>,
     /// Trace tier: records the kernel dropped for this thread.
-    pub trace_lost: f64,
+    pub trace_lost: Option<f64>,
 }
 
 #[napi(object)]
@@ -194,15 +196,15 @@ fn convert_thread(t: ThreadCounters, opened_ns: u64) -> ThreadSnapshot {
                 samples: samples as f64,
             })
             .collect(),
-        traced_ns: TracedNs {
+        traced_ns: Some(TracedNs {
             gil: t_gil,
             lock: t_lock,
             io: t_io,
             sleep: t_sleep,
             other: t_other,
-        },
-        traced_runq_ns: t.traced_runq_ns as f64,
-        trace_lost: t.trace_lost as f64,
+        }),
+        traced_runq_ns: Some(t.traced_runq_ns as f64),
+        trace_lost: Some(t.trace_lost as f64),
     }
 }
 
