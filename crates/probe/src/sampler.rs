@@ -134,6 +134,9 @@ pub struct Snapshot {
     pub threads: Vec<ThreadCounters>,
 }
 
+/// The longest pause between two drains of the trace tier's ring buffers.
+const TRACE_DRAIN_INTERVAL: Duration = Duration::from_millis(5);
+
 /// How often the sampler checks whether the target exec'd (ns).
 const EXE_CHECK_INTERVAL_NS: u64 = 250_000_000;
 
@@ -527,6 +530,7 @@ impl Sampler {
         let mut next_scan = boottime_ns() + scan_every;
         let mut next_refresh = boottime_ns() + refresh_every;
         let mut next_exe_check = boottime_ns() + EXE_CHECK_INTERVAL_NS;
+        let mut next_sample = boottime_ns();
         while !shared.stop.load(Ordering::SeqCst) {
             let now = boottime_ns();
             if now >= next_scan {
@@ -541,14 +545,21 @@ impl Sampler {
                 self.publish(shared);
                 return;
             }
-            self.sample_tick();
+            if now >= next_sample {
+                self.sample_tick();
+                next_sample = now + self.next_interval().as_nanos() as u64;
+            }
             self.sync_trace();
             if now >= next_refresh {
                 self.refresh_counters(now);
                 self.publish(shared);
                 next_refresh = now + refresh_every;
             }
-            let pause = self.next_interval();
+            let mut pause = Duration::from_nanos(next_sample.saturating_sub(boottime_ns()));
+            if self.tracer.is_some() {
+                // Trace buffers are drained at least this often, whatever the rate.
+                pause = pause.min(TRACE_DRAIN_INTERVAL);
+            }
             let guard = shared.wake_lock.lock().unwrap();
             if shared.stop.load(Ordering::SeqCst) {
                 break;
