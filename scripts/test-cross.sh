@@ -13,7 +13,11 @@
 #         .cross/glibc-2.31), plus a control: a tiny library that needs
 #         GLIBC_2.34 must FAIL to load there (proves the floor test bites).
 #  cargo  (arm only) cargo test -p gilgauge-probe --target <triple>, the test
-#         binaries run by qemu-user via CARGO_TARGET_<TRIPLE>_RUNNER.
+#         binaries run by qemu-user via CARGO_TARGET_<TRIPLE>_RUNNER, with
+#         GILGAUGE_EMULATOR=qemu-<arch> set so tests can tell they are emulated
+#         (qemu-user has no perf_event_open, and an arm test binary cannot
+#         re-exec itself without binfmt_misc). GG_CROSS_CARGO_TEST_ARGS adds
+#         cargo test arguments, e.g. "--lib" or "-- --skip trace".
 # Prints the time of every step and a final 'cross: N passed, N failed'.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/cross/common.sh"
@@ -110,7 +114,9 @@ for t in "${targets[@]}"; do
       RUSTFLAGS="--sysroot=$GG_RUST_SYSROOT" \
       "CARGO_TARGET_${up}_LINKER=$(gg_gcc "$t")" \
       "CARGO_TARGET_${up}_RUNNER=$(gg_qemu "$t") -L $(gg_ld_prefix "$t")" \
-      /usr/bin/cargo test --no-fail-fast -p gilgauge-probe --target "$triple" --target-dir "$GG_TARGET_ARM"
+      GILGAUGE_EMULATOR="$(gg_qemu "$t")" \
+      /usr/bin/cargo test --no-fail-fast -p gilgauge-probe --target "$triple" --target-dir "$GG_TARGET_ARM" \
+      ${GG_CROSS_CARGO_TEST_ARGS:-}
   fi
 done
 
