@@ -100,6 +100,7 @@ function quantile(xs: number[], q: number): number {
 }
 
 async function main(): Promise<void> {
+  const loadBefore = os.loadavg()
   const runs: Run[] = []
   for (let r = 0; r < REPEATS; r++) {
     // Rotate the order so no mode always runs first (or last) in a repeat.
@@ -153,6 +154,8 @@ async function main(): Promise<void> {
     seconds: SECONDS,
     repeats: REPEATS,
     hz: HZ,
+    loadavgBefore: loadBefore,
+    loadavgAfter: os.loadavg(),
   }
   const out = path.join(__dirname, 'results')
   mkdirSync(out, { recursive: true })
@@ -162,7 +165,7 @@ async function main(): Promise<void> {
   const md = [
     '# Throughput cost of the probe tiers',
     '',
-    `Made by \`${command}\` (as root) on ${meta.date.slice(0, 10)}, kernel ${meta.kernel}, ${meta.cpus} CPUs (shared with other work).`,
+    `Made by \`${command}\` (as root) on ${meta.date.slice(0, 10)}, kernel ${meta.kernel}, ${meta.cpus} CPUs shared with other work (1-min load average ${meta.loadavgBefore[0].toFixed(1)} before, ${meta.loadavgAfter[0].toFixed(1)} after): read the spread before the medians.`,
     `Workload: ${meta.workload}, ${THREADS} threads in a closed loop, ${SECONDS} s per run, ${REPEATS} repeats of the three modes interleaved (order rotated each repeat), a fresh Python process per run. Sampling rate ${HZ} Hz in both monitored modes (the trace tier keeps sampling).`,
     '',
     '| mode | median tasks/s | IQR | min–max | cost vs median of none | paired cost per repeat: median (min … max) | probe CPU (share of one CPU) | lost records |',

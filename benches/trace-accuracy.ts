@@ -12,6 +12,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -129,6 +130,8 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
+const LOADAVG = os.loadavg()
+
 async function main(): Promise<void> {
   const rows: Row[] = []
   for (const w of WORKLOADS) rows.push(...(await measure(w)))
@@ -150,8 +153,9 @@ async function main(): Promise<void> {
     python: PYTHON,
     threads: THREADS,
     windowSeconds: SECONDS,
-    kernel: (await import('node:os')).release(),
-    cpus: (await import('node:os')).cpus().length,
+    kernel: os.release(),
+    cpus: os.cpus().length,
+    loadavg: LOADAVG,
   }
   writeFileSync(path.join(out, 'trace-accuracy.json'), `${JSON.stringify({ meta, byRate, rows }, null, 2)}\n`)
 
@@ -160,9 +164,11 @@ async function main(): Promise<void> {
   const md: string[] = [
     '# Sampling error against the trace tier',
     '',
-    `Made by \`${command}\` (as root) on ${meta.date.slice(0, 10)}, kernel ${meta.kernel}, ${meta.cpus} CPUs, ${THREADS} worker threads per workload, one ${SECONDS} s window per (workload, rate).`,
+    `Made by \`${command}\` (as root) on ${meta.date.slice(0, 10)}, kernel ${meta.kernel}, ${meta.cpus} CPUs (load average ${meta.loadavg.map((x) => x.toFixed(1)).join(' ')} at the start: shared with other work), ${THREADS} worker threads per workload, one ${SECONDS} s window per (workload, rate).`,
     '',
     "Both splits come from the same probe and the same two snapshots: the trace tier keeps sampling, so `sampled` splits the off-CPU remainder (wall − cpu − runq) by the wait samples and `traced` by the exact traced off-CPU ns. Shares are of the worker threads' busy wall time (the main thread is excluded). Error = |sampled − traced| in percentage points.",
+    '',
+    'Reading: where the difference does not shrink with the rate (cpu-heavy, lock-contention) it is not sampling noise but a bias between the methods. A traced blocked interval runs from switch-out to switch-in, so it includes the wake-up latency (woken, waiting for a CPU), which schedstat counts as runq; the traced split hands that latency to each class in proportion to its blocked time, while a sample of a woken thread reads `running` and is not a wait. Classes with many short waits (the 10 µs sleeps of cpu-heavy) get more than their share in the traced split on a loaded CPU; the sampled split is the unbiased one there. Removing it needs the wake-up time per interval (sched_wakeup), see the issue note.',
     '',
     '## Error by sampling rate (median over workloads; max = worst share of any workload)',
     '',
