@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { constants as osConstants } from 'node:os'
 import { GilgaugeError, InvalidArgumentError } from '../errors.js'
 import { decompose } from '../model/decompose.js'
 import type { Window } from '../model/types.js'
@@ -129,10 +130,17 @@ function spawned(child: ChildProcess, file: string): Promise<number> {
   })
 }
 
+/** Ends the profiled command when we stopped first; its own exit code otherwise (0 if we ended it). */
 async function finishCommand(child: ChildProcess, terminate: boolean): Promise<number> {
   if (child.exitCode === null && child.signalCode === null) {
-    if (terminate) child.kill('SIGTERM')
-    await new Promise((r) => child.once('exit', r))
+    if (!terminate) {
+      await new Promise((r) => child.once('exit', r))
+    } else {
+      child.kill('SIGTERM')
+      await new Promise((r) => child.once('exit', r))
+      return 0
+    }
   }
-  return child.exitCode ?? 128 + 15
+  if (child.exitCode !== null) return child.exitCode
+  return 128 + (osConstants.signals[child.signalCode as NodeJS.Signals] ?? 0)
 }

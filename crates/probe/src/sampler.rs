@@ -69,7 +69,7 @@ impl Default for SamplerOptions {
         SamplerOptions {
             hz: 200.0,
             thread_budget: 64,
-            scan_interval_ms: 20,
+            scan_interval_ms: 100,
             counter_interval_ms: 50,
             gil_range: None,
             seed: None,
@@ -136,6 +136,9 @@ pub struct Snapshot {
 
 /// The longest pause between two drains of the trace tier's ring buffers.
 const TRACE_DRAIN_INTERVAL: Duration = Duration::from_millis(5);
+
+/// status (context switches, name) is re-read on every this many counter refreshes.
+const STATUS_EVERY: u64 = 10;
 
 /// How often the sampler checks whether the target exec'd (ns).
 const EXE_CHECK_INTERVAL_NS: u64 = 250_000_000;
@@ -489,6 +492,10 @@ struct Sampler {
     clock_ticks_per_sec: u64,
     /// The target was re-inspected: publish its new ABI, GIL range and tier.
     gil_changed: bool,
+    /// Counter refreshes so far (status is read on every STATUS_EVERY-th).
+    refreshes: u64,
+    /// False until run() starts on the sampler thread.
+    on_sampler_thread: bool,
     /// Set after the scan inside `open`: later threads were born while watched.
     initial_scan_done: bool,
     last_refresh_ns: u64,
@@ -516,6 +523,8 @@ impl Sampler {
             rng: XorShift64::new(seed),
             clock_ticks_per_sec: if ticks > 0 { ticks as u64 } else { 100 },
             initial_scan_done: false,
+            on_sampler_thread: false,
+            refreshes: 0,
             gil_changed: false,
             last_refresh_ns: now,
             buf: vec![0u8; 4096],
@@ -525,6 +534,7 @@ impl Sampler {
     }
 
     fn run(mut self, shared: &Shared) {
+        self.on_sampler_thread = true;
         let scan_every = self.options.scan_interval_ms * 1_000_000;
         let refresh_every = self.options.counter_interval_ms * 1_000_000;
         let mut next_scan = boottime_ns() + scan_every;
@@ -738,6 +748,10 @@ impl Sampler {
 
     /// Re-reads schedstat and status of every live thread.
     fn refresh_counters(&mut self, now: u64) {
+        // Context switches and names change slowly and status is the largest
+        // file we read: refresh it on every STATUS_EVERY-th counter refresh.
+        self.refreshes += 1;
+        let read_status = self.refreshes % STATUS_EVERY == 1;
         for thread in self.threads.values_mut() {
             if !thread.counters.alive {
                 continue;
@@ -761,7 +775,7 @@ impl Sampler {
                     continue;
                 }
             }
-            if let Some(status) = &thread.status {
+            if let Some(status) = thread.status.as_ref().filter(|_| read_status) {
                 if let ReadOutcome::Text(n) = status.read(&mut self.buf) {
                     if let Some(s) = std::str::from_utf8(&self.buf[..n])
                         .ok()
@@ -893,7 +907,13 @@ impl Sampler {
     }
 
     fn publish(&mut self, shared: &Shared) {
-        let probe_cpu_ns = thread_cpu_ns();
+        // Only the sampler's own thread measures itself; the first publish
+        // runs on the caller's thread inside open(), and reports zero.
+        let probe_cpu_ns = if self.on_sampler_thread {
+            thread_cpu_ns()
+        } else {
+            0
+        };
         let mut threads: Vec<ThreadCounters> = self
             .threads
             .values()
