@@ -6,11 +6,14 @@ import { FIXTURES, PYTHON, startPython, stopPython } from './helpers/python.js'
 
 const WORKLOAD = path.join(FIXTURES, 'probe', 'workload.py')
 
-/** Watches a fresh `workload.py MODE THREADS` for one 2-second window. */
+/**
+ * Watches a fresh `workload.py MODE THREADS` for one 2-second window of the
+ * sample tier (trace.spec.ts covers the trace tier, which root would get by default).
+ */
 async function windowOf(mode: string, threads: number): Promise<Window> {
   const child = await startPython([WORKLOAD, mode, String(threads)])
   try {
-    const monitor = ThreadMonitor.watch(child.pid as number, { intervalMs: 2000 })
+    const monitor = ThreadMonitor.watch(child.pid as number, { intervalMs: 2000, tier: 'sample' })
     try {
       return await monitor.next()
     } finally {

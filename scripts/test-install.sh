@@ -22,8 +22,6 @@ for a in "$@"; do
 done
 ((${#targets[@]})) || targets=(x64 arm64 armv7)
 [ -f dist/cli/main.js ] && [ -f native.cjs ] || gg_die "run npm run build first (dist/, native.cjs)"
-node -e 'const p=require("./package.json"); process.exit(p.optionalDependencies && p.optionalDependencies["gilgauge-linux-x64-gnu"] ? 0 : 1)' ||
-  gg_log "WARNING: package.json has no optionalDependencies on the gilgauge-linux-* packages: the install below only works because both tarballs are given"
 
 PYTHON=${GG_PYTHON:-$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v python3 )}
 NPMCLI="$(dirname "$(readlink -f "$(command -v npm)")")/npm-cli.js"
@@ -33,7 +31,8 @@ trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/tgz"
 
 T0=$(date +%s.%N)
-main_tgz="$WORK/tgz/$(npm pack --silent --ignore-scripts --pack-destination "$WORK/tgz" | tail -1)"
+# Packed as published: with optionalDependencies on the platform packages.
+main_tgz=$(bash scripts/pack-release.sh "$WORK/tgz")
 gg_log "packed $(basename "$main_tgz") in $(gg_since "$T0") s ($(stat -c %s "$main_tgz") bytes)"
 
 passed=0 failed=0

@@ -45,6 +45,12 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// Whether tracing can be expected: root, and not under qemu-user (which has
+/// no perf_event_open; scripts/test-cross.sh sets GILGAUGE_EMULATOR).
+fn tracing_expected() -> bool {
+    is_root() && std::env::var_os("GILGAUGE_EMULATOR").is_none()
+}
+
 /// Opens a probe asking for `trace`; None (skip) when refused and not root.
 fn open_traced(pid: i32, hz: f64) -> Option<Probe> {
     let probe = Probe::open(
@@ -60,7 +66,7 @@ fn open_traced(pid: i32, hz: f64) -> Option<Probe> {
     let snap = probe.snapshot();
     if snap.tier != Tier::Trace {
         assert!(
-            !is_root(),
+            !tracing_expected(),
             "root must get the trace tier, got {:?}: {:?}",
             snap.tier,
             snap.tier_reason
@@ -169,12 +175,11 @@ fn above_the_trace_budget_the_probe_falls_back_to_sampling() {
     let mut probe = Probe::open(py.0.id() as i32, options).unwrap();
     let snap = probe.snapshot();
     probe.close();
-    if !is_root()
-        && snap
-            .tier_reason
-            .as_deref()
-            .is_some_and(|r| r.contains("refused"))
-    {
+    if !tracing_expected() {
+        eprintln!(
+            "skipped: tracing is not expected here: {:?}",
+            snap.tier_reason
+        );
         return;
     }
     assert_eq!(snap.tier, Tier::Sample);
@@ -215,8 +220,10 @@ fn unprivileged_child() {
 /// started itself. Same uid, so `sample` works; perf refuses tracepoints.
 #[test]
 fn without_privileges_trace_falls_back_to_sample() {
-    if !is_root() {
-        eprintln!("skipped: needs root to drop capabilities with setpriv");
+    if !tracing_expected() {
+        eprintln!(
+            "skipped: needs root (to drop capabilities with setpriv) and a kernel, not qemu-user"
+        );
         return;
     }
     let exe = std::env::current_exe().unwrap();
