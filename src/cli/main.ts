@@ -12,6 +12,7 @@ const USAGE = `usage: gilgauge <command> [options]
 commands:
   profile --pid PID [options]        watch a running Python process
   profile [options] -- COMMAND…      start COMMAND, then watch it
+  bench [options]                    static sweep vs the gauge, paper and betapool policies and Python peers
   demo [--python PATH] [--cpus 0]    the adaptive pool on a workload that changes phase (~30 s)
 
 profile options:
@@ -20,6 +21,12 @@ profile options:
   --interval D          window length (default 1s)
   --hz N                sampling rate per thread (default 200)
   --plain               plain lines even on a terminal
+
+bench options:
+  --profiles a,b        profiles (default: all 13)      --cores 1,2     core counts (default 1,2)
+  --repeats N           runs per policy and peer (1)    --sweep-repeats N  passes of the static sweep (1)
+  --policy-seconds S    length of each policy run (20)  --quick         2 profiles, 1 core, short (smoke test)
+  --out DIR             result directory                --python PATH   (default <package>/.venv/bin/python)
 
   --version             print the version
   --help                this text
@@ -50,6 +57,13 @@ async function main(argv: string[]): Promise<number> {
       cpus: { type: 'string' },
       version: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      profiles: { type: 'string' },
+      cores: { type: 'string' },
+      repeats: { type: 'string' },
+      'sweep-repeats': { type: 'string' },
+      'policy-seconds': { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string' },
     },
   })
   if (values.version) {
@@ -81,6 +95,22 @@ async function main(argv: string[]): Promise<number> {
             ? undefined
             : values.cpus.split(',').map((c) => parsePositiveInt(String(Number(c) + 1), '--cpus') - 1),
       })
+    case 'bench': {
+      const ints = (text: string | undefined, what: string) =>
+        text === undefined ? undefined : text.split(',').map((x) => parsePositiveInt(x, what))
+      return (await import('../bench/index.js')).bench({
+        profiles: values.profiles?.split(','),
+        cores: ints(values.cores, '--cores'),
+        repeats: ints(values.repeats, '--repeats')?.[0],
+        sweepRepeats: ints(values['sweep-repeats'], '--sweep-repeats')?.[0],
+        policySeconds: ints(values['policy-seconds'], '--policy-seconds')?.[0],
+        quick: values.quick,
+        out: values.out,
+        // --python defaults to python3 for demo; bench defaults to the package's .venv.
+        python: own.some((a) => a === '--python' || a.startsWith('--python=')) ? values.python : undefined,
+        command: `npx gilgauge ${own.join(' ')}`,
+      })
+    }
     default:
       process.stderr.write(`gilgauge: unknown command '${sub}'\n\n${USAGE}`)
       return 2

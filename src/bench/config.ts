@@ -1,0 +1,94 @@
+/** Bench configurations: the full run and the quick smoke test. */
+import type { BenchConfig } from './types.js'
+
+export const ALL_PROFILES = [
+  'io-heavy',
+  'io-dominant',
+  'balanced',
+  'cpu-leaning',
+  'cpu-heavy',
+  'cpu-dominant',
+  'vision',
+  'voice',
+  'sensor-fusion',
+  'rag',
+  'slm',
+  'analytics',
+  'onnx-mobilenetv2',
+]
+
+export const POLICIES = ['gauge', 'paper', 'betapool'] as const
+
+/** N = 1, 2, 4 … 2048. */
+export const FULL_SWEEP = Array.from({ length: 12 }, (_, i) => 2 ** i)
+
+export function fullConfig(): BenchConfig {
+  return {
+    profiles: ALL_PROFILES,
+    cores: [1, 2],
+    repeats: 1,
+    sweepRepeats: 1,
+    quick: false,
+    sweep: FULL_SWEEP,
+    warmupMs: 1500,
+    warmupCapMs: 6000,
+    measureMs: 2000,
+    policyMs: 20_000,
+    initialSize: 4,
+    maxSize: 2048,
+    peerWarmupMs: 1500,
+    peerMeasureMs: 2500,
+    betapoolWarmupMs: 8_000,
+    betapoolMeasureMs: 8_000,
+    processCounts: [1, 2, 4],
+    pssLimitMiB: 4096,
+  }
+}
+
+export function quickConfig(): BenchConfig {
+  return {
+    ...fullConfig(),
+    profiles: ['balanced', 'sensor-fusion'],
+    cores: [1],
+    quick: true,
+    sweep: [1, 4, 16, 64],
+    warmupMs: 1000,
+    warmupCapMs: 4000,
+    measureMs: 1500,
+    policyMs: 10_000,
+    maxSize: 1024,
+    peerWarmupMs: 1000,
+    peerMeasureMs: 1500,
+    betapoolWarmupMs: 4000,
+    betapoolMeasureMs: 4000,
+    processCounts: [1, 2],
+  }
+}
+
+/** Cores 1 → CPU 0, cores 2 → CPUs 0 and 1. */
+export const cpusFor = (cores: number): number[] => Array.from({ length: cores }, (_, i) => i)
+
+/** Planned machine time (ms) of one profile at one core count, for the progress estimate. */
+export function plannedMs(cfg: BenchConfig): {
+  check: number
+  point: number
+  policy: number
+  reference: number
+  peers: number
+  total: number
+} {
+  const check = 2000
+  const point = cfg.warmupMs + cfg.measureMs + 300
+  const policy = cfg.policyMs + 1500
+  const reference = cfg.warmupMs + cfg.policyMs / 2 + 500
+  const peer = cfg.peerWarmupMs + cfg.peerMeasureMs + 1500
+  const peers =
+    cfg.repeats * (2 * peer + cfg.betapoolWarmupMs + cfg.betapoolMeasureMs + 1500) +
+    (cfg.processCounts.length + cfg.repeats - 1) * (peer + 1000)
+  const total =
+    check +
+    cfg.sweepRepeats * cfg.sweep.length * point +
+    cfg.repeats * (POLICIES.length * policy + reference) +
+    peers
+  return { check, point, policy, reference, peers, total }
+}

@@ -1,0 +1,190 @@
+/**
+ * `gilgauge bench`: every policy side by side with a static sweep (issue 4). Writes
+ * <out>/bench.json, <out>/bench.md, <out>/decisions.json and <out>/charts/<profile>.svg.
+ */
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { InvalidArgumentError } from '../errors.js'
+import { fullConfig, plannedMs, quickConfig } from './config.js'
+import { markdownReport } from './markdown.js'
+import { Progress } from './progress.js'
+import { checkProfiles, runAll } from './run.js'
+import { findShortfalls } from './shortfalls.js'
+import { chartSvg } from './svg.js'
+import type { BenchConfig, BenchEnvironment, BenchResult, ProfileCoresResult } from './types.js'
+
+export type { BenchResult } from './types.js'
+
+const REPO = path.resolve(__dirname, '..', '..')
+
+export interface BenchOptions {
+  profiles?: string[]
+  cores?: number[]
+  repeats?: number
+  sweepRepeats?: number
+  /** Seconds per adaptive-policy run. */
+  policySeconds?: number
+  quick?: boolean
+  out?: string
+  python?: string
+  /** The command line, recorded in the report. */
+  command?: string
+}
+
+export function benchConfig(options: BenchOptions): BenchConfig {
+  const cfg = options.quick ? quickConfig() : fullConfig()
+  if (options.profiles) {
+    checkProfiles(options.profiles)
+    cfg.profiles = options.profiles
+  }
+  if (options.cores) {
+    const max = os.availableParallelism()
+    const bad = options.cores.filter((c) => c > max)
+    if (bad.length > 0)
+      throw new InvalidArgumentError(`--cores ${bad.join(',')}: this machine has ${max} CPUs`)
+    cfg.cores = options.cores
+  }
+  if (options.repeats) cfg.repeats = options.repeats
+  if (options.sweepRepeats) cfg.sweepRepeats = options.sweepRepeats
+  if (options.policySeconds) cfg.policyMs = options.policySeconds * 1000
+  return cfg
+}
+
+function sh(cmd: string, args: string[]): string | null {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+  } catch {
+    return null
+  }
+}
+
+function environment(python: string): BenchEnvironment {
+  const mem = /MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))
+  return {
+    date: new Date().toISOString(),
+    host: os.hostname(),
+    kernel: `${os.type()} ${os.release()}`,
+    cpuModel: os.cpus()[0]?.model ?? '?',
+    logicalCpus: os.availableParallelism(),
+    memTotalMiB: mem ? Math.round(Number(mem[1]) / 1024) : 0,
+    node: process.version,
+    python,
+    pythonVersion: sh(python, ['-c', 'import sys; print(sys.version.split()[0])']),
+    openblasCoretype: process.env.OPENBLAS_CORETYPE ?? null,
+    commit: sh('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']),
+    shared:
+      'The machine was shared: other engineers used the same 2 CPUs during the run, so single points can be off by 10–20 %.',
+  }
+}
+
+function missingNumbers(results: ProfileCoresResult[]): string[] {
+  const out: string[] = []
+  for (const r of results) {
+    const where = `${r.profile}, ${r.cores} core(s)`
+    if (r.unavailable) {
+      out.push(`${where}: not run (${r.unavailable})`)
+      continue
+    }
+    if (!r.best) out.push(`${where}: no static throughput`)
+    for (const a of r.adaptive) {
+      if (!a.efficiency) out.push(`${where}: ${a.policy} produced no number${a.error ? ` (${a.error})` : ''}`)
+    }
+    for (const p of r.peers) {
+      if (!p.throughput) out.push(`${where}: ${p.label} produced no number${p.error ? ` (${p.error})` : ''}`)
+    }
+  }
+  return out
+}
+
+function write(out: string, result: BenchResult): void {
+  mkdirSync(path.join(out, 'charts'), { recursive: true })
+  const decisions = result.results.map((r) => ({
+    profile: r.profile,
+    cores: r.cores,
+    policies: r.adaptive.map((a) => ({
+      policy: a.policy,
+      runs: a.runs.map((run) => ({ sizeSeries: run.sizeSeries, decisions: run.decisions })),
+    })),
+  }))
+  const lean = {
+    ...result,
+    results: result.results.map((r) => ({
+      ...r,
+      adaptive: r.adaptive.map((a) => ({
+        ...a,
+        runs: a.runs.map(({ decisions: _d, ...run }) => ({ ...run, decisionCount: _d.length })),
+      })),
+    })),
+  }
+  writeFileSync(path.join(out, 'bench.json'), `${JSON.stringify(lean, null, 1)}\n`)
+  writeFileSync(path.join(out, 'decisions.json'), `${JSON.stringify(decisions)}\n`)
+  writeFileSync(path.join(out, 'bench.md'), markdownReport(result, 'charts'))
+  for (const profile of new Set(result.results.filter((r) => !r.unavailable).map((r) => r.profile))) {
+    writeFileSync(
+      path.join(out, 'charts', `${profile}.svg`),
+      chartSvg(profile, result.results, result.config.sweep),
+    )
+  }
+}
+
+/** Run the benchmark; returns the process exit code (quick mode: 1 if any policy or peer gave no number). */
+export async function bench(options: BenchOptions): Promise<number> {
+  const cfg = benchConfig(options)
+  const python = options.python ?? path.join(REPO, '.venv', 'bin', 'python')
+  if (!existsSync(python)) {
+    throw new InvalidArgumentError(
+      `no Python at ${python}: run scripts/setup-python.sh (it creates .venv) or pass --python PATH`,
+    )
+  }
+  const out = path.resolve(
+    options.out ??
+      (cfg.quick ? path.join(os.tmpdir(), `gilgauge-bench-quick-${process.pid}`) : 'benches/results/latest'),
+  )
+  const plan = plannedMs(cfg).total * cfg.profiles.length * cfg.cores.length
+  const progress = new Progress(plan)
+  progress.say(
+    `${cfg.profiles.length} profile(s) × cores ${cfg.cores.join(',')}, planned ≈ ${Math.round(plan / 60_000)} min; writing to ${out}`,
+  )
+  const startedAt = new Date()
+  const started = performance.now()
+  const env = environment(python)
+  const results: ProfileCoresResult[] = []
+  const snapshot = (): BenchResult => ({
+    tool: 'gilgauge bench',
+    command: options.command ?? 'gilgauge bench',
+    config: cfg,
+    environment: env,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    elapsedMs: Math.round(performance.now() - started),
+    results,
+    shortfalls: findShortfalls(results),
+    missing: missingNumbers(results),
+  })
+  await runAll(cfg, {
+    python,
+    pythonPath: path.join(REPO, 'python'),
+    progress,
+    onResult: (r) => {
+      results.push(r)
+      write(out, snapshot()) // partial results survive a crash
+    },
+  })
+  const result = snapshot()
+  write(out, result)
+  progress.say(`done in ${(result.elapsedMs / 60_000).toFixed(1)} min: ${path.join(out, 'bench.md')}`)
+  for (const r of results) {
+    if (r.unavailable) continue
+    const e = (p: string) => r.adaptive.find((a) => a.policy === p)?.efficiency?.median?.toFixed(2) ?? '—'
+    process.stderr.write(
+      `  ${r.profile.padEnd(17)} ${r.cores} core(s): best N=${r.best?.n} ${r.best?.throughput.toFixed(1)}/s  gauge ${e('gauge')}  paper ${e('paper')}  betapool ${e('betapool')}  PyPI betapool ${r.peers.find((p) => p.mode === 'betapool')?.efficiencyNative?.toFixed(2) ?? '—'}\n`,
+    )
+  }
+  if (result.missing.length > 0) {
+    process.stderr.write(`missing numbers:\n${result.missing.map((m) => `  ${m}`).join('\n')}\n`)
+    if (cfg.quick) return 1
+  }
+  return 0
+}

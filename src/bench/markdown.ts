@@ -1,0 +1,224 @@
+/** The Markdown report of a bench run. */
+
+import { GAUGE_GOAL } from './shortfalls.js'
+import type { BenchResult, PeerResult, ProfileCoresResult, Spread } from './types.js'
+
+const num = (x: number | null | undefined, digits = 1): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits)
+
+function eff(s: Spread | null | undefined): string {
+  if (!s) return '—'
+  return s.n > 1 ? `${s.median.toFixed(2)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : s.median.toFixed(2)
+}
+
+function thr(s: Spread | null | undefined): string {
+  if (!s) return '—'
+  const digits = s.median >= 100 ? 0 : 1
+  return s.n > 1
+    ? `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`
+    : s.median.toFixed(digits)
+}
+
+const pct = (x: number | null | undefined): string =>
+  x === null || x === undefined ? '—' : `${(x * 100).toFixed(0)} %`
+const peer = (r: ProfileCoresResult, mode: string): PeerResult | undefined =>
+  r.peers.find((p) => p.mode === mode)
+const cores = (n: number) => `${n}`
+
+function cliffText(r: ProfileCoresResult): string {
+  if (r.cliff.dropAt512Plus !== null) return `−${pct(r.cliff.dropAt512Plus)}`
+  if (r.cliff.largestN !== null) return `n/a (largest N ${r.cliff.largestN}: −${pct(r.cliff.dropAtLargest)})`
+  return '—'
+}
+
+export function markdownReport(result: BenchResult, chartDir: string): string {
+  const { config: cfg, environment: env } = result
+  const lines: string[] = []
+  const push = (...l: string[]) => lines.push(...l)
+  const rows = result.results
+  push(
+    `# gilgauge bench: ${cfg.quick ? 'quick smoke run' : 'policies against the static sweep'}`,
+    '',
+    'Made with:',
+    '',
+    '```',
+    result.command,
+    '```',
+    '',
+    `${result.startedAt} → ${result.finishedAt} (${(result.elapsedMs / 60_000).toFixed(1)} min) on ${env.cpuModel}, ` +
+      `${env.logicalCpus} logical CPUs, ${Math.round(env.memTotalMiB / 1024)} GiB, ${env.kernel}; Node ${env.node}, ` +
+      `Python ${env.pythonVersion ?? '?'} (${env.python}); OPENBLAS_CORETYPE=${env.openblasCoretype ?? '(unset)'}; ` +
+      `commit ${env.commit ?? '?'}.`,
+    '',
+    `**${env.shared}**`,
+    '',
+    '## Headline: efficiency = steady throughput / best static throughput (same profile, cores and run)',
+    '',
+    'gauge, paper and betapool (our implementation of its rules) run through the bridge like the static sweep; ' +
+      'in brackets where each settled (final pool size). PyPI betapool, asyncio and multiprocessing are ' +
+      "Python-native (drive.py) and are divided by a native `ThreadPoolExecutor` at the bridge's best N, " +
+      'run by the same driver (the bridge adds its own protocol cost, so native and bridge throughputs are ' +
+      `not compared directly). Goal: gauge ≥ ${GAUGE_GOAL} and above every other column.`,
+    '',
+    '| profile | cores | best static N | best static /s | cliff (N ≥ 512) | gauge | paper | betapool (ours) | PyPI betapool | asyncio | multiprocessing | gauge vs adjacent static ref |',
+    '|---|---:|---:|---:|---:|---|---|---|---|---|---|---|',
+  )
+  for (const r of rows) {
+    if (r.unavailable || !r.best) {
+      push(`| ${r.profile} | ${cores(r.cores)} | not run: ${r.unavailable ?? '?'} |||||||||| |`)
+      continue
+    }
+    const a = (p: string) => {
+      const x = r.adaptive.find((y) => y.policy === p)
+      if (!x?.efficiency) return x?.error ? `error: ${x.error}` : '—'
+      return `${eff(x.efficiency)} [${num(x.finalSize?.median, 0)}]`
+    }
+    const pe = (mode: string, withSize: boolean) => {
+      const p = peer(r, mode)
+      if (!p || p.efficiencyNative === null) return p?.error ? `error: ${p.error.slice(0, 60)}` : '—'
+      const size = withSize && p.finalSize !== null ? ` [${p.finalSize}]` : ''
+      const procs = mode === 'multiprocessing' && p.workers ? ` [${p.workers} proc]` : ''
+      return `${num(p.efficiencyNative, 2)}${size}${procs}`
+    }
+    push(
+      `| ${r.profile} | ${cores(r.cores)} | ${r.best.n} | ${num(r.best.throughput, r.best.throughput >= 100 ? 0 : 1)} | ${cliffText(r)} | ${a('gauge')} | ${a('paper')} | ${a('betapool')} | ${pe('betapool', true)} | ${pe('asyncio', false)} | ${pe('multiprocessing', false)} | ${eff(r.adaptive.find((y) => y.policy === 'gauge')?.efficiencyRef)} |`,
+    )
+  }
+
+  // Issue 3's integration figure.
+  const integ = rows.filter((r) => r.cores === 1 && (r.profile === 'balanced' || r.profile === 'io-heavy'))
+  if (integ.length > 0) {
+    push(
+      '',
+      '## Issue 3 integration figure (one core, gauge ≥ 0.90 of the best static pool)',
+      '',
+      '| profile | gauge efficiency | ≥ 0.90 |',
+      '|---|---|---|',
+    )
+    for (const r of integ) {
+      const g = r.adaptive.find((a) => a.policy === 'gauge')?.efficiency
+      const label = r.profile === 'io-heavy' ? 'io-heavy (sleep-dominated: 100 it, 1 ms sleep)' : r.profile
+      push(`| ${label} | ${eff(g)} | ${g ? (g.median >= 0.9 ? 'yes' : '**no**') : '—'} |`)
+    }
+  }
+
+  push('', '## Shortfalls', '')
+  if (result.shortfalls.length === 0) push('None: gauge met the goal and beat every peer everywhere it ran.')
+  else {
+    push(
+      'Every place where gauge is below the goal or below another policy or peer, with what its own decision ' +
+        'record shows (median run; full decision histories with inputs are in `decisions.json`).',
+      '',
+      "| profile | cores | what | gauge | other | evidence from gauge's decisions |",
+      '|---|---:|---|---:|---:|---|',
+    )
+    for (const s of result.shortfalls) {
+      push(
+        `| ${s.profile} | ${s.cores} | ${s.what} | ${num(s.gauge, 3)} | ${num(s.other, 3)} | ${s.evidence.replace(/\|/g, '\\|')} |`,
+      )
+    }
+  }
+  if (result.missing.length > 0) {
+    push('', '## Missing numbers', '', ...result.missing.map((m) => `- ${m}`))
+  }
+
+  push(
+    '',
+    '## Adaptive policies in detail (through the bridge)',
+    '',
+    `Each run: ${cfg.policyMs / 1000} s from N = ${cfg.initialSize}, bounds 1–${cfg.maxSize} (paper keeps its own 4–128 inside them), ` +
+      'steady = the last half. Convergence: first time after which the size stays within 5 % (at least ±1) of its final size. ' +
+      'p99: submit → result latency in the steady half (the closed loop keeps max(2 × size, 32) calls outstanding, so latency grows with the size chosen). ' +
+      'PSS: the Python process at the end. "vs adjacent ref": divided by a static pool at the best N run just before ' +
+      'the policies (same repeat) for as long as their steady half, which takes out most of the drift of a shared machine.',
+    '',
+    '| profile | cores | policy | steady /s | whole-run /s | efficiency | vs adjacent ref | final N | mean N (steady) | converged (s) | p99 (ms) | PSS (MiB) |',
+    '|---|---:|---|---|---:|---|---|---:|---:|---:|---:|---:|',
+  )
+  for (const r of rows) {
+    if (r.unavailable || !r.best) continue
+    for (const a of r.adaptive) {
+      const whole = a.runs.map((x) => x.throughputWhole).sort((x, y) => x - y)
+      const mean = a.runs.map((x) => x.meanSteadySize).sort((x, y) => x - y)
+      push(
+        `| ${r.profile} | ${r.cores} | ${a.policy} | ${thr(a.throughput)} | ${num(whole[Math.floor((whole.length - 1) / 2)], 0)} | ${eff(a.efficiency)} | ${eff(a.efficiencyRef)} | ${a.finalSize ? (a.finalSize.n > 1 ? `${a.finalSize.median} (${a.finalSize.min}–${a.finalSize.max})` : a.finalSize.median) : '—'} | ${num(mean[Math.floor((mean.length - 1) / 2)], 1)} | ${a.convergenceMs === null ? '—' : num(a.convergenceMs / 1000, 1)} | ${num(a.p99Ms, 1)} | ${num(a.pssMiB, 0)} |`,
+      )
+    }
+  }
+
+  push(
+    '',
+    '## Python-native peers (drive.py)',
+    '',
+    `Closed loop in Python; ${cfg.peerWarmupMs / 1000} s warm-up, ${cfg.peerMeasureMs / 1000} s measured ` +
+      `(PyPI betapool: ${cfg.betapoolWarmupMs / 1000} s + ${cfg.betapoolMeasureMs / 1000} s, min ${cfg.initialSize}, max ${cfg.maxSize}; ` +
+      `its final size is its controller's target, live = threads it really runs). multiprocessing tried ${cfg.processCounts.join(', ')} processes (those ≥ the core count) ` +
+      '(spawn start method) and kept the best. PSS summed over the process tree.',
+    '',
+    '| profile | cores | peer | /s | vs native static | vs bridge best static | final size (live) | p99 (ms) | PSS (MiB) |',
+    '|---|---:|---|---|---:|---:|---|---:|---:|',
+  )
+  for (const r of rows) {
+    if (r.unavailable || !r.best) continue
+    for (const p of r.peers) {
+      const tried =
+        p.tried && p.tried.length > 0
+          ? ` (tried ${p.tried.map((t) => `${t.workers}: ${num(t.throughput, 0)}`).join(', ')})`
+          : ''
+      const size =
+        p.finalSize === null
+          ? '—'
+          : `${p.finalSize}${p.runs[0]?.liveFinal != null ? ` (${p.runs[0].liveFinal})` : ''}`
+      push(
+        `| ${r.profile} | ${r.cores} | ${p.label}${tried}${p.error ? ` — error: ${p.error.slice(0, 80)}` : ''} | ${thr(p.throughput)} | ${num(p.efficiencyNative, 2)} | ${num(p.efficiencyBridge, 2)} | ${size} | ${num(p.p99Ms, 1)} | ${num(p.pssMiB, 0)} |`,
+      )
+    }
+  }
+
+  push(
+    '',
+    '## Static sweep (through the bridge), tasks per second',
+    '',
+    `Each point: warm-up at least ${cfg.warmupMs / 1000} s and until N tasks completed at that size (at most ${cfg.warmupCapMs / 1000} s), ` +
+      `then ${cfg.measureMs / 1000} s measured; ${cfg.sweepRepeats} pass(es), one companion growing through the sizes, ` +
+      `max(2N, 32) calls outstanding. "—" = not run (see the notes below the table).`,
+    '',
+    `| profile | cores | ${cfg.sweep.map((n) => `N=${n}`).join(' | ')} |`,
+    `|---|---:|${cfg.sweep.map(() => '---:').join('|')}|`,
+  )
+  const skipNotes: string[] = []
+  for (const r of rows) {
+    if (r.unavailable) continue
+    const cells = cfg.sweep.map((n) => {
+      const p = r.sweep.find((x) => x.n === n)
+      const t = p?.throughput?.median
+      if (t === undefined) return '—'
+      const s = t.toFixed(t >= 100 ? 0 : 1)
+      return r.best?.n === n ? `**${s}**` : s
+    })
+    push(`| ${r.profile} | ${r.cores} | ${cells.join(' | ')} |`)
+    const skipped = r.sweep.find((p) => p.skipped)
+    if (skipped) skipNotes.push(`- ${r.profile}, ${r.cores} core(s), N ≥ ${skipped.n}: ${skipped.skipped}`)
+  }
+  if (skipNotes.length > 0) push('', ...skipNotes)
+
+  const profiles = [...new Set(rows.filter((r) => !r.unavailable).map((r) => r.profile))]
+  if (profiles.length > 0) {
+    push('', '## Charts', '')
+    for (const p of profiles) push(`![${p}](${chartDir}/${p}.svg)`)
+  }
+  push(
+    '',
+    '## Method notes',
+    '',
+    "- Python pinned by CPU affinity: 1 core = CPU 0, 2 cores = CPUs 0–1. Node (the load generator, the bridge's " +
+      "JavaScript side and the monitor's sampling thread) is pinned to the CPUs Python does not use (CPU 1 in the " +
+      '1-core runs) and shares both CPUs in the 2-core runs.',
+    '- Static sweep, policies and the native static reference use the same closed loop (max(2N, 32) outstanding); ' +
+      'for the adaptive policies N is the current size, so the pool always has a backlog.',
+    `- Repeats: ${cfg.repeats} per policy and peer, ${cfg.sweepRepeats} pass(es) of the sweep; medians with (min–max) where more than one.`,
+    "- Efficiency compares a policy's steady half with the best static point of the same run; the static points are " +
+      `${cfg.measureMs / 1000} s long and the policy's steady half ${cfg.policyMs / 2000} s, so noise is not the same on both sides.`,
+  )
+  return `${lines.join('\n')}\n`
+}

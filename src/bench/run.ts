@@ -1,0 +1,341 @@
+/** Orchestration: every profile × core count, in order; results aggregated as they come. */
+import { pinNodeAwayFrom } from './affinity.js'
+import { ALL_PROFILES, cpusFor, POLICIES, plannedMs } from './config.js'
+import type { Progress } from './progress.js'
+import {
+  adaptiveRun,
+  checkProfile,
+  concurrencyFor,
+  type PeerArgs,
+  peerRun,
+  type SweepPointRaw,
+  staticSweep,
+  type Target,
+} from './runners.js'
+import { median, round, spread } from './stats.js'
+import type {
+  AdaptivePolicyName,
+  AdaptiveResult,
+  AdaptiveRun,
+  BenchConfig,
+  PeerMode,
+  PeerResult,
+  PeerRun,
+  ProfileCoresResult,
+  StaticPoint,
+} from './types.js'
+
+export interface RunContext {
+  python: string
+  pythonPath: string
+  progress: Progress
+  /** Called after each profile × cores with the results so far (to save partial results). */
+  onResult?: (result: ProfileCoresResult) => void | Promise<void>
+}
+
+export function checkProfiles(names: string[]): void {
+  const unknown = names.filter((n) => !ALL_PROFILES.includes(n))
+  if (unknown.length > 0) {
+    throw new Error(`unknown profile(s) ${unknown.join(', ')}; known: ${ALL_PROFILES.join(', ')}`)
+  }
+}
+
+export async function runAll(cfg: BenchConfig, ctx: RunContext): Promise<ProfileCoresResult[]> {
+  const results: ProfileCoresResult[] = []
+  const combos = cfg.profiles.flatMap((profile) => cfg.cores.map((cores) => ({ profile, cores })))
+  for (const [i, { profile, cores }] of combos.entries()) {
+    const label = `${profile} · ${cores} core${cores > 1 ? 's' : ''} (${i + 1}/${combos.length})`
+    const nodeCpus = pinNodeAwayFrom(cpusFor(cores))
+    const result = await runOne(profile, cores, cfg, ctx, label)
+    result.nodeCpus = nodeCpus
+    results.push(result)
+    await ctx.onResult?.(result)
+  }
+  return results
+}
+
+async function runOne(
+  profile: string,
+  cores: number,
+  cfg: BenchConfig,
+  ctx: RunContext,
+  label: string,
+): Promise<ProfileCoresResult> {
+  const started = performance.now()
+  const plan = plannedMs(cfg)
+  const { progress } = ctx
+  const target: Target = { python: ctx.python, pythonPath: ctx.pythonPath, profile, cpus: cpusFor(cores) }
+  const result: ProfileCoresResult = {
+    profile,
+    cores,
+    cpus: target.cpus,
+    sweep: [],
+    best: null,
+    cliff: { dropAt512Plus: null, dropAtLargest: null, largestN: null },
+    reference: null,
+    adaptive: [],
+    peers: [],
+    elapsedMs: 0,
+  }
+
+  progress.say(`${label}: checking that the profile runs`)
+  const why = await checkProfile(target)
+  progress.advance(plan.check)
+  if (why) {
+    result.unavailable = why
+    progress.drop(plan.total - plan.check)
+    progress.say(`${label}: skipped, cannot run here: ${why}`)
+    result.elapsedMs = Math.round(performance.now() - started)
+    return result
+  }
+
+  // 1. Static sweep through the bridge.
+  const passes: SweepPointRaw[][] = []
+  for (let r = 0; r < cfg.sweepRepeats; r++) {
+    const rep = cfg.sweepRepeats > 1 ? ` [sweep ${r + 1}/${cfg.sweepRepeats}]` : ''
+    passes.push(
+      await staticSweep(target, cfg.sweep, cfg, (n) => {
+        progress.say(`${label}: static N=${n}${rep}`)
+        progress.advance(plan.point)
+      }),
+    )
+    const measured = passes[passes.length - 1]?.filter((p) => !p.skipped).length ?? 0
+    progress.drop((cfg.sweep.length - measured) * plan.point)
+  }
+  result.sweep = aggregateSweep(cfg.sweep, passes)
+  result.best = bestOf(result.sweep)
+  result.cliff = cliffOf(result.sweep, result.best)
+  const best = result.best
+  if (!best) {
+    result.unavailable = 'no static point could be measured'
+    result.elapsedMs = Math.round(performance.now() - started)
+    return result
+  }
+  progress.say(`${label}: best static N=${best.n} at ${best.throughput.toFixed(1)}/s`)
+
+  // 2. Adaptive policies through the bridge; repeats interleaved so that machine noise spreads over all.
+  const runs = new Map<AdaptivePolicyName, AdaptiveRun[]>(POLICIES.map((p) => [p, []]))
+  const refs = new Map<AdaptivePolicyName, Array<number | null>>(POLICIES.map((p) => [p, []]))
+  const errors = new Map<AdaptivePolicyName, string>()
+  const reference: Array<number | null> = []
+  for (let r = 0; r < cfg.repeats; r++) {
+    const rep = cfg.repeats > 1 ? ` [${r + 1}/${cfg.repeats}]` : ''
+    progress.say(`${label}: static reference N=${best.n} for ${cfg.policyMs / 2000} s${rep}`)
+    const [ref] = await staticSweep(target, [best.n], cfg, () => {}, cfg.policyMs / 2)
+    reference.push(ref?.throughput ?? null)
+    progress.advance(plan.reference)
+    for (const policy of POLICIES) {
+      const rep = cfg.repeats > 1 ? ` [${r + 1}/${cfg.repeats}]` : ''
+      progress.say(`${label}: ${policy} for ${cfg.policyMs / 1000} s from N=${cfg.initialSize}${rep}`)
+      try {
+        runs.get(policy)?.push(await adaptiveRun(target, policy, cfg))
+        refs.get(policy)?.push(reference[r] ?? null)
+      } catch (error) {
+        errors.set(policy, error instanceof Error ? error.message : String(error))
+      }
+      progress.advance(plan.policy)
+    }
+  }
+  result.reference = { n: best.n, throughput: spread(reference), runs: reference }
+  result.adaptive = POLICIES.map((policy) =>
+    aggregateAdaptive(
+      policy,
+      runs.get(policy) ?? [],
+      refs.get(policy) ?? [],
+      best.throughput,
+      errors.get(policy),
+    ),
+  )
+
+  // 3. Python-native peers (drive.py).
+  result.peers = await runPeers(target, cfg, best.n, best.throughput, progress, label)
+  result.elapsedMs = Math.round(performance.now() - started)
+  return result
+}
+
+function aggregateSweep(sizes: number[], passes: SweepPointRaw[][]): StaticPoint[] {
+  return sizes.map((n) => {
+    const points = passes.map((pass) => pass.find((p) => p.n === n)).filter((p) => p !== undefined)
+    const measured = points.filter((p) => !p.skipped)
+    if (measured.length === 0) {
+      const skipped = points.find((p) => p.skipped)?.skipped ?? 'not run'
+      return { n, throughput: null, p99Ms: null, pssMiB: null, warmupMs: null, skipped }
+    }
+    return {
+      n,
+      throughput: spread(measured.map((p) => p.throughput)),
+      p99Ms: median(measured.map((p) => p.p99Ms).filter((v): v is number => v !== null)),
+      pssMiB: median(measured.map((p) => p.pssMiB).filter((v): v is number => v !== null)),
+      warmupMs: median(measured.map((p) => p.warmupMs).filter((v): v is number => v !== null)),
+    }
+  })
+}
+
+function bestOf(sweep: StaticPoint[]): { n: number; throughput: number } | null {
+  let best: { n: number; throughput: number } | null = null
+  for (const p of sweep) {
+    const t = p.throughput?.median
+    if (t !== undefined && (best === null || t > best.throughput)) best = { n: p.n, throughput: t }
+  }
+  return best
+}
+
+function cliffOf(
+  sweep: StaticPoint[],
+  best: { n: number; throughput: number } | null,
+): ProfileCoresResult['cliff'] {
+  const measured = sweep.filter((p) => p.throughput !== null)
+  const last = measured[measured.length - 1]
+  if (!best || !last?.throughput) return { dropAt512Plus: null, dropAtLargest: null, largestN: null }
+  const high = measured.filter((p) => p.n >= 512).map((p) => p.throughput?.median as number)
+  return {
+    dropAt512Plus: high.length > 0 ? round(1 - Math.min(...high) / best.throughput, 3) : null,
+    dropAtLargest: round(1 - last.throughput.median / best.throughput, 3),
+    largestN: last.n,
+  }
+}
+
+function aggregateAdaptive(
+  policy: AdaptivePolicyName,
+  runs: AdaptiveRun[],
+  refs: Array<number | null>,
+  bestThroughput: number,
+  error: string | undefined,
+): AdaptiveResult {
+  return {
+    policy,
+    runs,
+    throughput: spread(runs.map((r) => r.throughput)),
+    efficiency: spread(runs.map((r) => round(r.throughput / bestThroughput, 3))),
+    efficiencyRef: spread(
+      runs.map((r, i) => {
+        const ref = refs[i]
+        return ref ? round(r.throughput / ref, 3) : null
+      }),
+    ),
+    p99Ms: median(runs.map((r) => r.p99Ms).filter((v): v is number => v !== null)),
+    finalSize: spread(runs.map((r) => r.finalSize)),
+    convergenceMs: median(runs.map((r) => r.convergenceMs).filter((v): v is number => v !== null)),
+    pssMiB: median(runs.map((r) => r.pssMiB).filter((v): v is number => v !== null)),
+    ...(error && runs.length === 0 ? { error } : {}),
+  }
+}
+
+async function runPeers(
+  target: Target,
+  cfg: BenchConfig,
+  bestN: number,
+  bestThroughput: number,
+  progress: Progress,
+  label: string,
+): Promise<PeerResult[]> {
+  const plan = plannedMs(cfg)
+  const peerMs = cfg.peerWarmupMs + cfg.peerMeasureMs + 1500
+  const short = { warmupMs: cfg.peerWarmupMs, measureMs: cfg.peerMeasureMs }
+  const repeat = async (what: string, args: PeerArgs, times: number, planned: number): Promise<PeerRun[]> => {
+    const out: PeerRun[] = []
+    for (let r = 0; r < times; r++) {
+      const rep = times > 1 ? ` [${r + 1}/${times}]` : ''
+      progress.say(`${label}: ${what}${rep}`)
+      out.push(await peerRun(target, args))
+      progress.advance(planned)
+    }
+    return out
+  }
+  const conc = concurrencyFor(bestN)
+  const nativeRuns = await repeat(
+    `native ThreadPoolExecutor(${bestN}) (drive.py static)`,
+    { mode: 'static', workers: bestN, concurrency: conc, ...short },
+    cfg.repeats,
+    peerMs,
+  )
+  const nativeThroughput = spread(nativeRuns.map((r) => r.throughput))?.median ?? null
+  const betapoolRuns = await repeat(
+    `PyPI betapool (min ${cfg.initialSize}, max ${cfg.maxSize}) for ${(cfg.betapoolWarmupMs + cfg.betapoolMeasureMs) / 1000} s`,
+    {
+      mode: 'betapool',
+      minWorkers: cfg.initialSize,
+      maxWorkers: cfg.maxSize,
+      // Its closed loop keeps max_workers tasks outstanding (drive.py's default for betapool) only up
+      // to a sane bound: the pool cannot grow past a few dozen threads in the time given anyway.
+      concurrency: Math.min(cfg.maxSize, 256),
+      warmupMs: cfg.betapoolWarmupMs,
+      measureMs: cfg.betapoolMeasureMs,
+    },
+    cfg.repeats,
+    cfg.betapoolWarmupMs + cfg.betapoolMeasureMs + 1500,
+  )
+  const asyncioRuns = await repeat(
+    `asyncio.to_thread on ${bestN} threads`,
+    { mode: 'asyncio', workers: bestN, concurrency: conc, ...short },
+    cfg.repeats,
+    peerMs,
+  )
+  // multiprocessing: each count once, then the best one repeated.
+  const tried: Array<{ workers: number; run: PeerRun }> = []
+  // Counts below the core count cannot use the cores: skipped.
+  for (const workers of cfg.processCounts.filter((n) => n >= target.cpus.length)) {
+    const [run] = await repeat(
+      `multiprocessing ProcessPoolExecutor(${workers})`,
+      { mode: 'multiprocessing', workers, ...short },
+      1,
+      peerMs + 1000,
+    )
+    if (run) tried.push({ workers, run })
+  }
+  const bestProc = tried
+    .filter((t) => t.run.ok && t.run.throughput !== null)
+    .sort((a, b) => (b.run.throughput as number) - (a.run.throughput as number))[0]
+  const mpRuns = bestProc ? [bestProc.run] : []
+  if (bestProc && cfg.repeats > 1) {
+    mpRuns.push(
+      ...(await repeat(
+        `multiprocessing ProcessPoolExecutor(${bestProc.workers}) again`,
+        { mode: 'multiprocessing', workers: bestProc.workers, ...short },
+        cfg.repeats - 1,
+        peerMs + 1000,
+      )),
+    )
+  }
+  void plan
+  const make = (
+    mode: PeerMode,
+    label: string,
+    workers: number | null,
+    runs: PeerRun[],
+    extra: Partial<PeerResult> = {},
+  ): PeerResult => {
+    const ok = runs.filter((r) => r.ok)
+    const throughput = spread(ok.map((r) => r.throughput))
+    const t = throughput?.median ?? null
+    return {
+      mode,
+      label,
+      workers,
+      runs,
+      throughput,
+      p99Ms: median(ok.map((r) => r.p99Ms).filter((v): v is number => v !== null)),
+      finalSize: median(ok.map((r) => r.finalSize).filter((v): v is number => v !== null)),
+      pssMiB: median(ok.map((r) => r.pssMiB).filter((v): v is number => v !== null)),
+      efficiencyNative: t !== null && nativeThroughput ? round(t / nativeThroughput, 3) : null,
+      efficiencyBridge: t !== null ? round(t / bestThroughput, 3) : null,
+      ...(ok.length === 0 ? { error: runs[0]?.error ?? 'not run' } : {}),
+      ...extra,
+    }
+  }
+  return [
+    make('static', `ThreadPoolExecutor(${bestN})`, bestN, nativeRuns),
+    make('betapool', `PyPI betapool (${cfg.initialSize}–${cfg.maxSize})`, null, betapoolRuns),
+    make('asyncio', `asyncio.to_thread, ${bestN} threads`, bestN, asyncioRuns),
+    make(
+      'multiprocessing',
+      bestProc ? `ProcessPoolExecutor(${bestProc.workers})` : 'ProcessPoolExecutor',
+      bestProc?.workers ?? null,
+      mpRuns,
+      {
+        tried: tried.map((t) => ({ workers: t.workers, throughput: t.run.throughput })),
+        ...(bestProc ? {} : { error: tried[0]?.run.error ?? 'not run' }),
+      },
+    ),
+  ]
+}

@@ -1,0 +1,280 @@
+/** The three kinds of measurement: a static sweep and an adaptive run through the bridge, a Python-native peer. */
+import { spawn } from 'node:child_process'
+import { adaptiveController } from '../bridge/adaptive.js'
+import { type PoolOption, PythonBridge, type SpawnOptions } from '../bridge/index.js'
+import { DecisionHistory } from '../control/history.js'
+import { ClosedLoop, sleep } from './load.js'
+import { pssMiB } from './pss.js'
+import { convergenceTime, meanSize, percentile, round } from './stats.js'
+import type { AdaptivePolicyName, AdaptiveRun, BenchConfig, PeerMode, PeerRun } from './types.js'
+
+export interface Target {
+  python: string
+  pythonPath: string
+  profile: string
+  cpus: number[]
+}
+
+/** Outstanding calls for a pool of `size`: enough that it never runs dry. */
+export const concurrencyFor = (size: number): number => Math.max(2 * size, 32)
+
+async function spawnBridge(target: Target, pool: PoolOption, extra: Partial<SpawnOptions> = {}) {
+  return PythonBridge.spawn({
+    module: 'gilgauge_workloads.tasks',
+    python: target.python,
+    pool,
+    cpus: target.cpus,
+    env: { PYTHONPATH: target.pythonPath },
+    forwardStderr: false,
+    startTimeoutMs: 60_000,
+    ...extra,
+  })
+}
+
+/** Kill the companion without draining (thousands of calls may still be queued). */
+async function discard(bridge: PythonBridge): Promise<void> {
+  await bridge.close({ drainTimeoutMs: 0, graceMs: 0 }).catch(() => {})
+}
+
+/** Why the profile cannot run here, or null when one call of it succeeds. */
+export async function checkProfile(target: Target): Promise<string | null> {
+  let bridge: PythonBridge | null = null
+  try {
+    bridge = await spawnBridge(target, 1)
+    if (!bridge.hello.functions.includes(target.profile)) return `no such profile '${target.profile}'`
+    await bridge.call(target.profile, [], { timeoutMs: 60_000 })
+    return null
+  } catch (error) {
+    return error instanceof Error ? (error.message.split('\n')[0] ?? 'failed') : String(error)
+  } finally {
+    if (bridge) await discard(bridge)
+  }
+}
+
+export interface SweepPointRaw {
+  n: number
+  throughput: number | null
+  p99Ms: number | null
+  pssMiB: number | null
+  warmupMs: number | null
+  skipped?: string
+}
+
+/**
+ * One pass of the static sweep in one companion, growing the pool through `sizes`. Each point: warm up
+ * for at least `warmupMs` and until N tasks completed at that size (every thread had work; a synchronised
+ * start has drained), at most `warmupCapMs`; then count completions over `measureMs`. A point that cannot
+ * warm up in time, or a process above the PSS limit, ends the sweep (later points are marked skipped).
+ */
+export async function staticSweep(
+  target: Target,
+  sizes: number[],
+  cfg: BenchConfig,
+  onPoint: (n: number) => void,
+  measureMs = cfg.measureMs,
+): Promise<SweepPointRaw[]> {
+  const out: SweepPointRaw[] = []
+  const first = sizes[0] ?? 1
+  const bridge = await spawnBridge(target, { min: 1, max: Math.max(...sizes), initial: first })
+  let size = first
+  const loop = new ClosedLoop(bridge, target.profile, () => concurrencyFor(size))
+  let stopReason: string | null = null
+  try {
+    loop.start()
+    for (const n of sizes) {
+      if (stopReason) {
+        out.push({ n, throughput: null, p99Ms: null, pssMiB: null, warmupMs: null, skipped: stopReason })
+        continue
+      }
+      onPoint(n)
+      if (n !== size) {
+        size = n
+        await bridge.pool.resize(n, 'sweep')
+      }
+      const t0 = performance.now()
+      const c0 = loop.count
+      await sleep(cfg.warmupMs)
+      const warmed = await loop.waitForCount(c0 + n, t0 + cfg.warmupCapMs)
+      if (loop.errors > 0 && loop.count === 0) throw new Error(loop.firstError ?? 'calls fail')
+      if (!warmed) {
+        stopReason = `not started: fewer than N tasks completed within the ${cfg.warmupCapMs / 1000} s warm-up cap at N = ${n}`
+        out.push({ n, throughput: null, p99Ms: null, pssMiB: null, warmupMs: null, skipped: stopReason })
+        continue
+      }
+      const warmupMs = performance.now() - t0
+      const m0 = performance.now()
+      await sleep(measureMs)
+      const m1 = performance.now()
+      const { completions, latencies } = loop.between(m0, m1)
+      const pss = pssMiB(bridge.pid)
+      out.push({
+        n,
+        throughput: round((completions * 1000) / (m1 - m0), 2),
+        p99Ms: nullableRound(percentile(latencies, 0.99)),
+        pssMiB: pss,
+        warmupMs: Math.round(warmupMs),
+      })
+      if (pss !== null && pss > cfg.pssLimitMiB) {
+        stopReason = `not run: the Python process used ${Math.round(pss)} MiB PSS at N = ${n} (limit ${cfg.pssLimitMiB} MiB)`
+      }
+    }
+  } finally {
+    loop.stop()
+    await discard(bridge)
+  }
+  return out
+}
+
+const nullableRound = (x: number | null, digits = 3): number | null => (x === null ? null : round(x, digits))
+
+/**
+ * One run of an adaptive policy: bounds 1..maxSize from `initialSize`, the same monitor + policy as
+ * `pool: { policy }` (adaptiveController), every decision recorded. The load follows the pool
+ * (max(2 × size, 32) outstanding). Steady = the last half of the run.
+ */
+export async function adaptiveRun(
+  target: Target,
+  policy: AdaptivePolicyName,
+  cfg: BenchConfig,
+): Promise<AdaptiveRun> {
+  let history: DecisionHistory | null = null
+  const bridge = await spawnBridge(
+    target,
+    { min: 1, max: cfg.maxSize, initial: cfg.initialSize },
+    {
+      controller: (b: PythonBridge) => {
+        const base = adaptiveController(b, { policy })
+        history = new DecisionHistory(base.policy, 100_000)
+        return { ...base, policy: history }
+      },
+    },
+  )
+  const t0 = performance.now()
+  const wall0 = Date.now()
+  const sizeSeries: Array<[number, number]> = [[0, bridge.pool.size]]
+  bridge.on('resize', (e) => sizeSeries.push([Math.round(performance.now() - t0), e.to]))
+  const loop = new ClosedLoop(bridge, target.profile, () => concurrencyFor(bridge.pool.size))
+  let pss: number | null = null
+  let finalSize: number
+  try {
+    loop.start()
+    await sleep(cfg.policyMs)
+    pss = pssMiB(bridge.pid)
+    finalSize = bridge.pool.size
+  } finally {
+    loop.stop()
+    await discard(bridge)
+  }
+  if (loop.count === 0) throw new Error(loop.firstError ?? 'no task completed')
+  const half = t0 + cfg.policyMs / 2
+  const end = t0 + cfg.policyMs
+  const steady = loop.between(half, end)
+  const whole = loop.between(t0, end)
+  const records = (history as DecisionHistory | null)?.records ?? []
+  return {
+    throughput: round((steady.completions * 1000) / (end - half), 2),
+    throughputWhole: round((whole.completions * 1000) / (end - t0), 2),
+    p99Ms: nullableRound(percentile(steady.latencies, 0.99)),
+    finalSize,
+    meanSteadySize: round(meanSize(sizeSeries, cfg.policyMs / 2, cfg.policyMs), 2),
+    convergenceMs: convergenceTime(sizeSeries, finalSize),
+    pssMiB: pss,
+    resizes: sizeSeries.length - 1,
+    sizeSeries,
+    decisions: records.map((r) => ({
+      tMs: r.atMs - wall0,
+      from: r.from,
+      size: r.size,
+      reason: r.reason,
+      inputs: r.inputs,
+    })),
+  }
+}
+
+export interface PeerArgs {
+  mode: PeerMode
+  workers?: number
+  concurrency?: number
+  minWorkers?: number
+  maxWorkers?: number
+  warmupMs: number
+  measureMs: number
+}
+
+/** One run of python -m gilgauge_workloads.drive; PSS of its process tree sampled near the end. */
+export function peerRun(target: Target, args: PeerArgs): Promise<PeerRun> {
+  const argv = ['-m', 'gilgauge_workloads.drive', args.mode, '--profile', target.profile]
+  argv.push('--duration', String(args.measureMs / 1000), '--warmup', String(args.warmupMs / 1000))
+  argv.push('--cores', target.cpus.join(','))
+  if (args.workers !== undefined) argv.push('--workers', String(args.workers))
+  if (args.concurrency !== undefined) argv.push('--concurrency', String(args.concurrency))
+  if (args.minWorkers !== undefined) argv.push('--min-workers', String(args.minWorkers))
+  if (args.maxWorkers !== undefined) argv.push('--max-workers', String(args.maxWorkers))
+  return new Promise((resolve) => {
+    const child = spawn(target.python, argv, {
+      env: { ...process.env, PYTHONPATH: target.pythonPath },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+    })
+    child.stderr.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000)
+    })
+    let pss: number | null = null
+    const started = performance.now()
+    // Sample PSS through the measured part; keep the last sample (the steady pool).
+    const sampler = setInterval(() => {
+      if (child.pid === undefined || performance.now() - started < args.warmupMs) return
+      const value = pssMiB(child.pid, true)
+      if (value !== null) pss = value
+    }, 500)
+    const limit = setTimeout(() => child.kill('SIGKILL'), args.warmupMs + args.measureMs + 90_000)
+    const fail = (error: string): PeerRun => ({
+      ok: false,
+      error,
+      throughput: null,
+      p99Ms: null,
+      finalSize: null,
+      liveFinal: null,
+      pssMiB: null,
+    })
+    child.on('error', (error) => {
+      clearInterval(sampler)
+      clearTimeout(limit)
+      resolve(fail(error.message))
+    })
+    child.on('close', (code, signal) => {
+      clearInterval(sampler)
+      clearTimeout(limit)
+      const line = stdout.trim().split('\n').pop() ?? ''
+      let parsed: Record<string, unknown> | null = null
+      try {
+        parsed = JSON.parse(line) as Record<string, unknown>
+      } catch {
+        parsed = null
+      }
+      if (parsed === null || parsed.ok !== true) {
+        const why =
+          (parsed?.error as string | undefined) ??
+          `drive.py ${signal ? `killed by ${signal}` : `exited with ${code}`}: ${stderr.trim().split('\n').pop() ?? ''}`
+        resolve(fail(why))
+        return
+      }
+      const pool = (parsed.pool ?? {}) as { final?: number; live_final?: number; series?: unknown }
+      const latency = (parsed.latency_ms ?? {}) as { p99?: number | null }
+      const { series: _series, ...poolSummary } = pool
+      resolve({
+        ok: true,
+        throughput: typeof parsed.throughput === 'number' ? parsed.throughput : null,
+        p99Ms: latency.p99 ?? null,
+        finalSize: pool.final ?? null,
+        liveFinal: pool.live_final ?? null,
+        pssMiB: pss,
+        raw: { ...parsed, pool: poolSummary },
+      })
+    })
+  })
+}

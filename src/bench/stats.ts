@@ -1,0 +1,67 @@
+/** Small statistics helpers for the benchmark. */
+import type { Spread } from './types.js'
+
+export function median(values: number[]): number | null {
+  if (values.length === 0) return null
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+}
+
+/** Median, min and max of the finite values; null if none. */
+export function spread(values: Array<number | null | undefined>): Spread | null {
+  const finite = values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v))
+  if (finite.length === 0) return null
+  return {
+    median: median(finite) as number,
+    min: Math.min(...finite),
+    max: Math.max(...finite),
+    n: finite.length,
+  }
+}
+
+/** Nearest-rank percentile of unsorted values (p in 0..1); null when empty. */
+export function percentile(values: ArrayLike<number>, p: number): number | null {
+  if (values.length === 0) return null
+  const sorted = Float64Array.from(values).sort()
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))
+  return sorted[index] as number
+}
+
+/**
+ * First time after which the size stayed within 5 % (at least ±1 thread) of `final`.
+ * `series` is [t, size] at each change, starting with the initial size at t = 0.
+ */
+export function convergenceTime(series: Array<[number, number]>, final: number): number | null {
+  if (series.length <= 1) return null
+  const band = Math.max(1, 0.05 * final)
+  let since: number | null = null
+  for (const [t, size] of series) {
+    if (Math.abs(size - final) <= band) {
+      if (since === null) since = t
+    } else {
+      since = null
+    }
+  }
+  return since
+}
+
+/** Time-weighted mean of a step function `series` over [t0, t1). */
+export function meanSize(series: Array<[number, number]>, t0: number, t1: number): number {
+  let total = 0
+  for (let i = 0; i < series.length; i++) {
+    const [t, size] = series[i] as [number, number]
+    const next = i + 1 < series.length ? (series[i + 1] as [number, number])[0] : t1
+    const a = Math.max(t, t0)
+    const b = Math.min(next, t1)
+    if (b > a) total += size * (b - a)
+  }
+  return t1 > t0 ? total / (t1 - t0) : Number.NaN
+}
+
+export const round = (x: number, digits = 3): number => {
+  const f = 10 ** digits
+  return Math.round(x * f) / f
+}

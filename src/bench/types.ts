@@ -1,0 +1,195 @@
+/** The result model of `gilgauge bench` (written as JSON; the Markdown and SVG are made from it). */
+
+export type AdaptivePolicyName = 'gauge' | 'paper' | 'betapool'
+export type PeerMode = 'static' | 'betapool' | 'asyncio' | 'multiprocessing'
+
+/** Median and spread of repeated measurements. */
+export interface Spread {
+  median: number
+  min: number
+  max: number
+  n: number
+}
+
+/** One static pool size, measured through the bridge. */
+export interface StaticPoint {
+  n: number
+  /** Completions per second over the measured interval (median over repeats). */
+  throughput: Spread | null
+  /** p99 of submit→result latency (ms) in the measured interval (median over repeats). */
+  p99Ms: number | null
+  /** PSS of the Python process at the end of the measured interval (MiB). */
+  pssMiB: number | null
+  /** How long the warm-up took (ms): at least the configured warm-up, until every thread had a task done. */
+  warmupMs: number | null
+  /** Set when the point was not measured, with the reason. */
+  skipped?: string
+}
+
+/** One recorded controller decision (DecisionHistory), time relative to the run's start. */
+export interface DecisionEntry {
+  tMs: number
+  from: number
+  size: number
+  reason: string
+  inputs: Record<string, number | string | boolean | null>
+}
+
+/** One run of an adaptive policy through the bridge. */
+export interface AdaptiveRun {
+  /** Steady throughput: completions per second over the last half of the run. */
+  throughput: number
+  /** Throughput over the whole run (start-up and convergence included). */
+  throughputWhole: number
+  p99Ms: number | null
+  /** Pool size at the end, and the time-weighted mean size over the steady part. */
+  finalSize: number
+  meanSteadySize: number
+  /** First time (ms) after which the size stayed within 5 % (at least ±1) of its final size; null if never moved. */
+  convergenceMs: number | null
+  pssMiB: number | null
+  resizes: number
+  /** [ms since start, size] at every change. */
+  sizeSeries: Array<[number, number]>
+  /** Every decision of the policy, with its reason and inputs. */
+  decisions: DecisionEntry[]
+}
+
+export interface AdaptiveResult {
+  policy: AdaptivePolicyName
+  runs: AdaptiveRun[]
+  throughput: Spread | null
+  /** throughput / best static throughput (same profile and cores, same run), with spread over repeats. */
+  efficiency: Spread | null
+  /** throughput / the static reference at best N measured just before it (same repeat, same length). */
+  efficiencyRef: Spread | null
+  p99Ms: number | null
+  finalSize: Spread | null
+  convergenceMs: number | null
+  pssMiB: number | null
+  error?: string
+}
+
+/** One run of a Python-native peer (python -m gilgauge_workloads.drive). */
+export interface PeerRun {
+  ok: boolean
+  error?: string
+  throughput: number | null
+  p99Ms: number | null
+  finalSize: number | null
+  liveFinal: number | null
+  pssMiB: number | null
+  /** The driver's JSON line minus its pool-size series. */
+  raw?: Record<string, unknown>
+}
+
+export interface PeerResult {
+  mode: PeerMode
+  /** What it was run with: workers / process count (asyncio, multiprocessing, static) or bounds (betapool). */
+  label: string
+  workers: number | null
+  runs: PeerRun[]
+  throughput: Spread | null
+  p99Ms: number | null
+  finalSize: number | null
+  pssMiB: number | null
+  /**
+   * throughput / the native ThreadPoolExecutor at the bridge's best N (same driver, same profile and
+   * cores): the Python-side reference, free of the bridge's protocol cost.
+   */
+  efficiencyNative: number | null
+  /** throughput / the bridge's best static throughput. */
+  efficiencyBridge: number | null
+  /** For multiprocessing: every process count tried, with its throughput. */
+  tried?: Array<{ workers: number; throughput: number | null }>
+  error?: string
+}
+
+export interface ProfileCoresResult {
+  profile: string
+  cores: number
+  cpus: number[]
+  /** Where this Node process (load generator, bridge, monitor) ran meanwhile. */
+  nodeCpus?: string
+  /** Set when the profile cannot run here (missing dependency or model); nothing else is then filled in. */
+  unavailable?: string
+  sweep: StaticPoint[]
+  best: { n: number; throughput: number } | null
+  /** Drop from peak at N ≥ 512: 1 − max(throughput at N ≥ 512) / peak... see cliff fields. */
+  cliff: {
+    /** 1 − (lowest throughput at N ≥ 512) / peak; null when no point ≥ 512 was measured. */
+    dropAt512Plus: number | null
+    /** 1 − throughput at the largest measured N / peak. */
+    dropAtLargest: number | null
+    largestN: number | null
+  }
+  /**
+   * A static pool at the best N, run before each repeat of the policies for as long as their steady half:
+   * a reference measured close in time to them (the machine is shared, so load drifts).
+   */
+  reference: { n: number; throughput: Spread | null; runs: Array<number | null> } | null
+  adaptive: AdaptiveResult[]
+  peers: PeerResult[]
+  elapsedMs: number
+}
+
+export interface Shortfall {
+  profile: string
+  cores: number
+  what: string
+  gauge: number | null
+  other: number | null
+  /** What gauge's decisions show (reasons of its last decisions, where it settled). */
+  evidence: string
+}
+
+export interface BenchConfig {
+  profiles: string[]
+  cores: number[]
+  repeats: number
+  sweepRepeats: number
+  quick: boolean
+  sweep: number[]
+  warmupMs: number
+  warmupCapMs: number
+  measureMs: number
+  policyMs: number
+  initialSize: number
+  maxSize: number
+  peerWarmupMs: number
+  peerMeasureMs: number
+  betapoolWarmupMs: number
+  betapoolMeasureMs: number
+  processCounts: number[]
+  /** A static point whose Python process exceeds this PSS ends the sweep (MiB). */
+  pssLimitMiB: number
+}
+
+export interface BenchEnvironment {
+  date: string
+  host: string
+  kernel: string
+  cpuModel: string
+  logicalCpus: number
+  memTotalMiB: number
+  node: string
+  python: string
+  pythonVersion: string | null
+  openblasCoretype: string | null
+  commit: string | null
+  shared: string
+}
+
+export interface BenchResult {
+  tool: string
+  command: string
+  config: BenchConfig
+  environment: BenchEnvironment
+  startedAt: string
+  finishedAt: string
+  elapsedMs: number
+  results: ProfileCoresResult[]
+  shortfalls: Shortfall[]
+  /** Missing numbers (a policy or peer that produced none): the quick mode fails on any. */
+  missing: string[]
+}
