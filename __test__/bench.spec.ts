@@ -1,0 +1,155 @@
+import test from 'ava'
+import { fullConfig } from '../src/bench/config.js'
+import { markdownReport } from '../src/bench/markdown.js'
+import { findShortfalls, reasonKind } from '../src/bench/shortfalls.js'
+import { convergenceTime, meanSize, percentile, spread } from '../src/bench/stats.js'
+import { chartSvg } from '../src/bench/svg.js'
+import type { AdaptiveResult, BenchResult, ProfileCoresResult } from '../src/bench/types.js'
+
+test('convergence: first time after which the size stays within 5 % (±1) of its final size', (t) => {
+  t.is(convergenceTime([[0, 4]], 4), null, 'never moved')
+  t.is(
+    convergenceTime(
+      [
+        [0, 4],
+        [500, 8],
+        [1000, 16],
+        [1500, 15],
+        [2000, 40],
+        [2500, 16],
+      ],
+      16,
+    ),
+    2500,
+  )
+  t.is(
+    convergenceTime(
+      [
+        [0, 4],
+        [500, 99],
+        [1000, 100],
+      ],
+      100,
+    ),
+    500,
+  )
+})
+
+test('time-weighted mean size and percentiles', (t) => {
+  const series: Array<[number, number]> = [
+    [0, 2],
+    [1000, 4],
+    [3000, 8],
+  ]
+  t.is(meanSize(series, 0, 4000), (2 * 1000 + 4 * 2000 + 8 * 1000) / 4000)
+  t.is(meanSize(series, 2000, 4000), 6)
+  t.is(percentile([5, 1, 4, 2, 3], 0.99), 5)
+  t.is(percentile([], 0.5), null)
+  t.deepEqual(spread([3, null, 1, 2]), { median: 2, min: 1, max: 3, n: 3 })
+})
+
+function adaptive(policy: 'gauge' | 'paper' | 'betapool', eff: number, size: number): AdaptiveResult {
+  const s = (x: number) => ({ median: x, min: x, max: x, n: 1 })
+  return {
+    policy,
+    runs: [
+      {
+        throughput: eff * 100,
+        throughputWhole: eff * 90,
+        p99Ms: 3,
+        finalSize: size,
+        meanSteadySize: size,
+        convergenceMs: 1000,
+        pssMiB: 10,
+        resizes: 2,
+        sizeSeries: [
+          [0, 4],
+          [500, size],
+        ],
+        decisions: [
+          { tMs: 500, from: 4, size, reason: `target ${size}: 4 → ${size}`, inputs: { cpuMs: 0.1 } },
+        ],
+      },
+    ],
+    throughput: s(eff * 100),
+    efficiency: s(eff),
+    efficiencyRef: s(eff),
+    p99Ms: 3,
+    finalSize: s(size),
+    convergenceMs: 1000,
+    pssMiB: 10,
+  }
+}
+
+function fixture(): BenchResult {
+  const sweep = [1, 2, 4, 512, 1024].map((n) => ({
+    n,
+    throughput: { median: n === 4 ? 100 : n >= 512 ? 60 : 50, min: 50, max: 100, n: 1 },
+    p99Ms: 1,
+    pssMiB: 10,
+    warmupMs: 1500,
+  }))
+  const row: ProfileCoresResult = {
+    profile: 'balanced',
+    cores: 1,
+    cpus: [0],
+    sweep: [
+      ...sweep,
+      { n: 2048, throughput: null, p99Ms: null, pssMiB: null, warmupMs: null, skipped: 'not started' },
+    ],
+    best: { n: 4, throughput: 100 },
+    cliff: { dropAt512Plus: 0.4, dropAtLargest: 0.4, largestN: 1024 },
+    reference: null,
+    adaptive: [adaptive('gauge', 0.9, 5), adaptive('paper', 0.92, 12), adaptive('betapool', 0.5, 20)],
+    peers: [],
+    elapsedMs: 1,
+  }
+  return {
+    tool: 'gilgauge bench',
+    command: 'npx gilgauge bench --profiles balanced',
+    config: fullConfig(),
+    environment: {
+      date: '',
+      host: 'h',
+      kernel: 'k',
+      cpuModel: 'cpu',
+      logicalCpus: 2,
+      memTotalMiB: 1024,
+      node: 'v20',
+      python: 'python',
+      pythonVersion: '3.11.7',
+      openblasCoretype: null,
+      commit: null,
+      shared: 'shared',
+    },
+    startedAt: '',
+    finishedAt: '',
+    elapsedMs: 1,
+    results: [row],
+    shortfalls: findShortfalls([row]),
+    missing: [],
+  }
+}
+
+test('shortfalls name gauge below the goal and below a better policy, with its decisions as evidence', (t) => {
+  const result = fixture()
+  const whats = result.shortfalls.map((s) => s.what)
+  t.true(whats.some((w) => w.startsWith('gauge below 0.95')))
+  t.true(whats.some((w) => w.startsWith('gauge below paper')))
+  t.false(whats.some((w) => w.startsWith('gauge below betapool')))
+  t.regex(result.shortfalls[0]?.evidence ?? '', /settled at 5/)
+  t.is(reasonKind('target 12 (wait 3.5): 4 → 12'), 'target # (wait #): # → #')
+})
+
+test('markdown and SVG carry the headline, the cliff and the policies', (t) => {
+  const result = fixture()
+  const md = markdownReport(result, 'charts')
+  t.true(md.includes('npx gilgauge bench --profiles balanced'))
+  t.regex(md, /\| balanced \| 1 \| 4 \| 100 \| −40 % \| 0\.90 \[5\] \| 0\.92 \[12\] \| 0\.50 \[20\] \|/)
+  t.true(md.includes('## Shortfalls'))
+  const svg = chartSvg('balanced', result.results, [1, 2, 4, 512, 1024, 2048])
+  t.true(svg.startsWith('<svg') && svg.trimEnd().endsWith('</svg>'))
+  t.true(svg.includes('N ≥ 512 (cliff)'))
+  t.true(svg.includes('N ≥ 2048 not run'))
+  t.is((svg.match(/<g><title>/g) ?? []).length, 3, 'one marker per adaptive policy')
+})
