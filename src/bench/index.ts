@@ -13,7 +13,7 @@ import { Progress } from './progress.js'
 import { checkProfiles, runAll } from './run.js'
 import { findShortfalls } from './shortfalls.js'
 import { chartSvg } from './svg.js'
-import type { BenchConfig, BenchEnvironment, BenchResult, ProfileCoresResult } from './types.js'
+import type { AdaptiveRun, BenchConfig, BenchEnvironment, BenchResult, ProfileCoresResult } from './types.js'
 
 export type { BenchResult } from './types.js'
 
@@ -31,6 +31,8 @@ export interface BenchOptions {
   python?: string
   /** The command line, recorded in the report. */
   command?: string
+  /** Only re-render the report of this result directory (see rerender). */
+  render?: string
 }
 
 export function benchConfig(options: BenchOptions): BenchConfig {
@@ -129,8 +131,36 @@ function write(out: string, result: BenchResult): void {
   }
 }
 
+/**
+ * Re-write bench.md and the charts of a finished (or partial) run from its bench.json and decisions.json,
+ * recomputing shortfalls and missing numbers (for report fixes without re-measuring).
+ */
+export function rerender(dir: string): number {
+  const out = path.resolve(dir)
+  const lean = JSON.parse(readFileSync(path.join(out, 'bench.json'), 'utf8')) as BenchResult
+  const decisions = JSON.parse(readFileSync(path.join(out, 'decisions.json'), 'utf8')) as Array<{
+    profile: string
+    cores: number
+    policies: Array<{ policy: string; runs: Array<{ decisions: AdaptiveRun['decisions'] }> }>
+  }>
+  for (const r of lean.results) {
+    const d = decisions.find((x) => x.profile === r.profile && x.cores === r.cores)
+    for (const a of r.adaptive) {
+      const runs = d?.policies.find((p) => p.policy === a.policy)?.runs ?? []
+      a.runs.forEach((run, i) => {
+        run.decisions = runs[i]?.decisions ?? []
+      })
+    }
+  }
+  const result = { ...lean, shortfalls: findShortfalls(lean.results), missing: missingNumbers(lean.results) }
+  write(out, result)
+  process.stderr.write(`re-rendered ${path.join(out, 'bench.md')}\n`)
+  return 0
+}
+
 /** Run the benchmark; returns the process exit code (quick mode: 1 if any policy or peer gave no number). */
 export async function bench(options: BenchOptions): Promise<number> {
+  if (options.render) return rerender(options.render)
   const cfg = benchConfig(options)
   const python = options.python ?? path.join(REPO, '.venv', 'bin', 'python')
   if (!existsSync(python)) {

@@ -67,7 +67,7 @@ export function chartSvg(profile: string, results: ProfileCoresResult[], sizes: 
     const y = ly(t)
     out.push(
       `<line x1="${M.left}" y1="${f(y)}" x2="${M.left + pw}" y2="${f(y)}" stroke="#ddd"/>`,
-      `<text x="${M.left - 6}" y="${f(y + 4)}" text-anchor="end">${t >= 100 ? Math.round(t) : t.toFixed(1)}</text>`,
+      `<text x="${M.left - 6}" y="${f(y + 4)}" text-anchor="end">${yMax >= 50 ? Math.round(t) : t.toFixed(1)}</text>`,
     )
   }
   for (const n of sizes) {

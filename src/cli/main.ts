@@ -27,6 +27,7 @@ bench options:
   --repeats N           runs per policy and peer (1)    --sweep-repeats N  passes of the static sweep (1)
   --policy-seconds S    length of each policy run (20)  --quick         2 profiles, 1 core, short (smoke test)
   --out DIR             result directory                --python PATH   (default <package>/.venv/bin/python)
+  --render DIR          only re-write DIR's bench.md and charts from its bench.json and decisions.json
 
   --version             print the version
   --help                this text
@@ -64,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
       'policy-seconds': { type: 'string' },
       quick: { type: 'boolean', default: false },
       out: { type: 'string' },
+      render: { type: 'string' },
     },
   })
   if (values.version) {
@@ -106,6 +108,7 @@ async function main(argv: string[]): Promise<number> {
         policySeconds: ints(values['policy-seconds'], '--policy-seconds')?.[0],
         quick: values.quick,
         out: values.out,
+        render: values.render,
         // --python defaults to python3 for demo; bench defaults to the package's .venv.
         python: own.some((a) => a === '--python' || a.startsWith('--python=')) ? values.python : undefined,
         command: `npx gilgauge ${own.join(' ')}`,
