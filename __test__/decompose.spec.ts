@@ -1,47 +1,8 @@
 import test from 'ava'
 import { decompose } from '../src/model/decompose.js'
-import type { ProbeSnapshot, ThreadSnapshot } from '../src/native.js'
+import { snapshot, thread } from './helpers/snapshots.js'
 
 const MS = 1e6
-
-function thread(tid: number, fields: Partial<ThreadSnapshot> = {}): ThreadSnapshot {
-  return {
-    tid,
-    name: `t${tid}`,
-    alive: true,
-    firstSeenNs: 0,
-    lastSeenNs: 0,
-    cpuNs: 0,
-    runqNs: 0,
-    voluntarySwitches: 0,
-    involuntarySwitches: 0,
-    samples: { running: 0, gil: 0, lock: 0, io: 0, sleep: 0, other: 0 },
-    otherSyscalls: [],
-    ...fields,
-  }
-}
-
-function snapshot(
-  takenNs: number,
-  threads: ThreadSnapshot[],
-  extra: Partial<ProbeSnapshot> = {},
-): ProbeSnapshot {
-  return {
-    pid: 42,
-    openedNs: 0n,
-    takenNs,
-    tier: 'sample',
-    abi: 'x86_64',
-    exited: false,
-    hz: 200,
-    ticks: 0,
-    gilTicks: 0,
-    samples: 0,
-    probeCpuNs: 0,
-    threads,
-    ...extra,
-  }
-}
 
 test('cpu and runq are exact; the off-CPU rest is split by the wait samples', (t) => {
   const before = snapshot(0, [thread(1)])

@@ -4,8 +4,8 @@ import { promisify } from 'node:util'
 import test from 'ava'
 import { ThreadMonitor, type Window } from '../src/index.js'
 import { decompose } from '../src/model/decompose.js'
-import type { ProbeSnapshot, ThreadSnapshot } from '../src/native.js'
 import { FIXTURES, PYTHON, startPython, stopPython } from './helpers/python.js'
+import { snapshot, thread } from './helpers/snapshots.js'
 
 const WORKLOAD = path.join(FIXTURES, 'probe', 'workload.py')
 const ROOT = path.join(__dirname, '..')
@@ -113,41 +113,6 @@ test('an invalid tier is an EINVAL error', (t) => {
   t.throws(() => ThreadMonitor.watch(process.pid, { tier: 'fast' as 'auto' }), { message: /tier must be/ })
 })
 
-function thread(tid: number, fields: Partial<ThreadSnapshot> = {}): ThreadSnapshot {
-  return {
-    tid,
-    name: `t${tid}`,
-    alive: true,
-    firstSeenNs: 0,
-    lastSeenNs: 0,
-    cpuNs: 0,
-    runqNs: 0,
-    voluntarySwitches: 0,
-    involuntarySwitches: 0,
-    samples: { running: 0, gil: 0, lock: 0, io: 0, sleep: 0, other: 0 },
-    otherSyscalls: [],
-    tracedNs: { gil: 0, lock: 0, io: 0, sleep: 0, other: 0 },
-    ...fields,
-  }
-}
-
-function snapshot(takenNs: number, tier: string, threads: ThreadSnapshot[]): ProbeSnapshot {
-  return {
-    pid: 42,
-    openedNs: 0n,
-    takenNs,
-    tier,
-    abi: 'x86_64',
-    exited: false,
-    hz: 200,
-    ticks: 0,
-    gilTicks: 0,
-    samples: 0,
-    probeCpuNs: 0,
-    threads,
-  }
-}
-
 const MS = 1e6
 const before = thread(1)
 // 100 ms: 20 cpu, 10 runq; 70 off-CPU. Samples say all gil; the trace says
@@ -160,7 +125,10 @@ const after = thread(1, {
 })
 
 test('split: traced proportions split the off-CPU remainder in the trace tier', (t) => {
-  const w = decompose(snapshot(0, 'trace', [before]), snapshot(100 * MS, 'trace', [after]))
+  const w = decompose(
+    snapshot(0, [before], { tier: 'trace' }),
+    snapshot(100 * MS, [after], { tier: 'trace' }),
+  )
   t.is(w.total.times.cpu, 20 * MS)
   t.is(w.total.times.runq, 10 * MS)
   t.is(w.total.times.gil, 52.5 * MS)
@@ -169,20 +137,34 @@ test('split: traced proportions split the off-CPU remainder in the trace tier', 
 })
 
 test('split: auto uses samples unless both snapshots are traced; samples/traced force it', (t) => {
-  const mixed = decompose(snapshot(0, 'sample', [before]), snapshot(100 * MS, 'trace', [after]))
+  const mixed = decompose(
+    snapshot(0, [before], { tier: 'sample' }),
+    snapshot(100 * MS, [after], { tier: 'trace' }),
+  )
   t.is(mixed.total.times.gil, 70 * MS)
-  const forced = decompose(snapshot(0, 'trace', [before]), snapshot(100 * MS, 'trace', [after]), {
-    split: 'samples',
-  })
+  const forced = decompose(
+    snapshot(0, [before], { tier: 'trace' }),
+    snapshot(100 * MS, [after], { tier: 'trace' }),
+    {
+      split: 'samples',
+    },
+  )
   t.is(forced.total.times.gil, 70 * MS)
-  const traced = decompose(snapshot(0, 'sample', [before]), snapshot(100 * MS, 'sample', [after]), {
-    split: 'traced',
-  })
+  const traced = decompose(
+    snapshot(0, [before], { tier: 'sample' }),
+    snapshot(100 * MS, [after], { tier: 'sample' }),
+    {
+      split: 'traced',
+    },
+  )
   t.is(traced.total.times.io, 17.5 * MS)
 })
 
 test('split: a thread without traced time in the window falls back to its samples', (t) => {
   const untraced = thread(1, { ...after, tracedNs: { gil: 0, lock: 0, io: 0, sleep: 0, other: 0 } })
-  const w = decompose(snapshot(0, 'trace', [before]), snapshot(100 * MS, 'trace', [untraced]))
+  const w = decompose(
+    snapshot(0, [before], { tier: 'trace' }),
+    snapshot(100 * MS, [untraced], { tier: 'trace' }),
+  )
   t.is(w.total.times.gil, 70 * MS)
 })

@@ -13,6 +13,7 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import benny from 'benny'
 import { decompose, ThreadMonitor } from '../src/index.js'
+import { median } from './stats.js'
 
 const REPEATS = 5
 const SECONDS = 2
@@ -33,11 +34,6 @@ async function startSleepers(n: number): Promise<{ pid: number; stop: () => void
   return { pid: child.pid as number, stop: () => child.kill('SIGKILL') }
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
-}
 const spread = (xs: number[]): string => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`
 
 async function measure(threads: number, budget: number, hz: number): Promise<Row> {
@@ -45,7 +41,11 @@ async function measure(threads: number, budget: number, hz: number): Promise<Row
   const row: Row = { threads, budget, hz, usPerSample: [], coreShare: [], samplesPerSecond: [] }
   try {
     for (let r = 0; r < REPEATS; r++) {
-      const monitor = ThreadMonitor.watch(target.pid, { hz, threadBudget: budget, intervalMs: SECONDS * 1000 })
+      const monitor = ThreadMonitor.watch(target.pid, {
+        hz,
+        threadBudget: budget,
+        intervalMs: SECONDS * 1000,
+      })
       monitor.window()
       await sleep(SECONDS * 1000)
       const w = monitor.window()
@@ -96,7 +96,10 @@ async function main(): Promise<void> {
   }
   const js = [...(await snapshotCost(8)), ...(await snapshotCost(256))]
   const out = path.join(__dirname, 'results')
-  writeFileSync(path.join(out, 'sampler-cost.json'), `${JSON.stringify({ date: new Date().toISOString(), rows, js }, null, 2)}\n`)
+  writeFileSync(
+    path.join(out, 'sampler-cost.json'),
+    `${JSON.stringify({ date: new Date().toISOString(), rows, js }, null, 2)}\n`,
+  )
   const md = [
     '# Sampler cost',
     '',

@@ -17,16 +17,13 @@ import { createInterface, type Interface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { decompose } from '../src/model/decompose.js'
 import { ThreadMonitor } from '../src/monitor/thread-monitor.js'
+import { arg, quantile } from './stats.js'
 
 const ROOT = path.join(__dirname, '..')
 const FIXTURE = path.join(__dirname, 'fixtures', 'profile_threads.py')
 const VENV = path.join(ROOT, '.venv', 'bin', 'python')
 const PYTHON = process.env.GILGAUGE_BENCH_PYTHON ?? (existsSync(VENV) ? VENV : 'python3')
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? process.argv[i + 1] : fallback
-}
 const SECONDS = Number(arg('seconds', '3'))
 const REPEATS = Number(arg('repeats', '7'))
 const THREADS = Number(arg('threads', '4'))
@@ -91,20 +88,12 @@ async function once(mode: Mode, repeat: number): Promise<Run> {
   }
 }
 
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const pos = (s.length - 1) * q
-  const lo = Math.floor(pos)
-  const hi = Math.ceil(pos)
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo)
-}
-
 async function main(): Promise<void> {
   const loadBefore = os.loadavg()
   const runs: Run[] = []
   for (let r = 0; r < REPEATS; r++) {
     // Rotate the order so no mode always runs first (or last) in a repeat.
-    const order = MODES.map((_, i) => MODES[(i + r) % MODES.length])
+    const order = MODES.map((_, i) => MODES[(i + r) % MODES.length] as Mode)
     for (const mode of order) {
       const run = await once(mode, r)
       runs.push(run)
@@ -165,14 +154,14 @@ async function main(): Promise<void> {
   const md = [
     '# Throughput cost of the probe tiers',
     '',
-    `Made by \`${command}\` (as root) on ${meta.date.slice(0, 10)}, kernel ${meta.kernel}, ${meta.cpus} CPUs shared with other work (1-min load average ${meta.loadavgBefore[0].toFixed(1)} before, ${meta.loadavgAfter[0].toFixed(1)} after): read the spread before the medians.`,
+    `Made by \`${command}\` (as root) on ${meta.date.slice(0, 10)}, kernel ${meta.kernel}, ${meta.cpus} CPUs shared with other work (1-min load average ${(meta.loadavgBefore[0] ?? 0).toFixed(1)} before, ${(meta.loadavgAfter[0] ?? 0).toFixed(1)} after): read the spread before the medians.`,
     `Workload: ${meta.workload}, ${THREADS} threads in a closed loop, ${SECONDS} s per run, ${REPEATS} repeats of the three modes interleaved (order rotated each repeat), a fresh Python process per run. Sampling rate ${HZ} Hz in both monitored modes (the trace tier keeps sampling).`,
     '',
     '| mode | median tasks/s | IQR | min–max | cost vs median of none | paired cost per repeat: median (min … max) | probe CPU (share of one CPU) | lost records |',
     '|---|---:|---|---|---:|---|---:|---:|',
     ...summary.map(
       (s) =>
-        `| ${s.mode} | ${f0(s.medianTasksPerS)} | ${f0(s.iqrTasksPerS[0])}–${f0(s.iqrTasksPerS[1])} | ${f0(s.minTasksPerS)}–${f0(s.maxTasksPerS)} | ${s.mode === 'none' ? '—' : `${f1(s.costVsMedianNonePct)} %`} | ${s.pairedCostPct ? `${f1(s.pairedCostPct.median)} % (${f1(s.pairedCostPct.min)} … ${f1(s.pairedCostPct.max)})` : '—'} | ${s.probeCpuShareMedian === null ? '—' : `${f1(s.probeCpuShareMedian * 100)} %`} | ${s.lostRecords} |`,
+        `| ${s.mode} | ${f0(s.medianTasksPerS)} | ${f0(s.iqrTasksPerS[0] as number)}–${f0(s.iqrTasksPerS[1] as number)} | ${f0(s.minTasksPerS)}–${f0(s.maxTasksPerS)} | ${s.mode === 'none' ? '—' : `${f1(s.costVsMedianNonePct)} %`} | ${s.pairedCostPct ? `${f1(s.pairedCostPct.median)} % (${f1(s.pairedCostPct.min)} … ${f1(s.pairedCostPct.max)})` : '—'} | ${s.probeCpuShareMedian === null ? '—' : `${f1(s.probeCpuShareMedian * 100)} %`} | ${s.lostRecords} |`,
     ),
     '',
     'Cost > 0 means fewer tasks per second than without monitoring. "Paired" compares each monitored run with the unmonitored run of the same repeat.',

@@ -19,16 +19,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { decompose } from '../src/model/decompose.js'
 import type { Window } from '../src/model/types.js'
 import { ThreadMonitor } from '../src/monitor/thread-monitor.js'
+import { arg, median } from './stats.js'
 
 const ROOT = path.join(__dirname, '..')
 const FIXTURE = path.join(__dirname, 'fixtures', 'profile_threads.py')
 const VENV = path.join(ROOT, '.venv', 'bin', 'python')
 const PYTHON = process.env.GILGAUGE_BENCH_PYTHON ?? (existsSync(VENV) ? VENV : 'python3')
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? process.argv[i + 1] : fallback
-}
 const SECONDS = Number(arg('seconds', '2.5'))
 const THREADS = Number(arg('threads', '4'))
 const RATES = arg('rates', '50,100,200,500').split(',').map(Number)
@@ -109,7 +106,7 @@ async function measure(workload: string): Promise<Row[]> {
           maxErrorPp: Math.max(...SHARES.map((s) => errorPp[s])),
           lostRecords: b.threads.reduce((n, t) => n + (t.traceLost ?? 0), 0),
         })
-        const r = rows[rows.length - 1]
+        const r = rows[rows.length - 1] as Row
         const f = (x: number): string => x.toFixed(1)
         console.error(
           `${workload} hz=${hz} samples=${r.samples} traced gil/lock/io+sleep=${f(traced.gil * 100)}/${f(traced.lock * 100)}/${f(traced.ioSleep * 100)} % error pp ${SHARES.map((s) => f(errorPp[s])).join('/')}`,
@@ -124,12 +121,6 @@ async function measure(workload: string): Promise<Row[]> {
   return rows
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
-
 const LOADAVG = os.loadavg()
 
 async function main(): Promise<void> {
@@ -139,7 +130,10 @@ async function main(): Promise<void> {
     const r = rows.filter((x) => x.hz === hz)
     return {
       hz,
-      medianErrorPp: Object.fromEntries(SHARES.map((s) => [s, median(r.map((x) => x.errorPp[s]))])),
+      medianErrorPp: Object.fromEntries(SHARES.map((s) => [s, median(r.map((x) => x.errorPp[s]))])) as Record<
+        Share,
+        number
+      >,
       maxErrorPp: Math.max(...r.map((x) => x.maxErrorPp)),
       medianSamples: median(r.map((x) => x.samples)),
     }

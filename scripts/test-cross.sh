@@ -12,7 +12,7 @@
 #  floor  the same smoke on a real glibc 2.31 (Debian 11 libc in
 #         .cross/glibc-2.31), plus a control: a tiny library that needs
 #         GLIBC_2.34 must FAIL to load there (proves the floor test bites).
-#  cargo  (arm only) cargo test -p gilgauge-probe --target <triple>, the test
+#  cargo  (arm only) cargo test --lib --tests -p gilgauge-probe --target <triple> (doc tests need a matching rustdoc), the test
 #         binaries run by qemu-user via CARGO_TARGET_<TRIPLE>_RUNNER, with
 #         GILGAUGE_EMULATOR=qemu-<arch> set so tests can tell they are emulated
 #         (qemu-user has no perf_event_open, and an arm test binary cannot
@@ -115,7 +115,7 @@ for t in "${targets[@]}"; do
       "CARGO_TARGET_${up}_LINKER=$(gg_gcc "$t")" \
       "CARGO_TARGET_${up}_RUNNER=$(gg_qemu "$t") -L $(gg_ld_prefix "$t")" \
       GILGAUGE_EMULATOR="$(gg_qemu "$t")" \
-      /usr/bin/cargo test --no-fail-fast -p gilgauge-probe --target "$triple" --target-dir "$GG_TARGET_ARM" \
+      /usr/bin/cargo test --no-fail-fast --lib --tests -p gilgauge-probe --target "$triple" --target-dir "$GG_TARGET_ARM" \
       ${GG_CROSS_CARGO_TEST_ARGS:-}
   fi
 done

@@ -1,8 +1,9 @@
 // Writes dist/index.mjs and dist/index.d.mts: the ES module entry re-exports
 // the CommonJS build, so both entry points share one instance of every class
 // (no dual-package hazard for instanceof checks on errors).
-import { createRequire } from 'node:module'
+
 import { writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
 const names = Object.keys(require('../dist/index.js')).filter((n) => n !== 'default' && n !== '__esModule')

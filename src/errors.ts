@@ -69,6 +69,7 @@ export class ClosedError extends GilgaugeError {
  * `[CODE] `) into the matching typed error.
  */
 export function fromNativeError(err: unknown, pid?: number): GilgaugeError {
+  if (err instanceof GilgaugeError) return err
   const message = err instanceof Error ? err.message : String(err)
   const match = /^\[([A-Z]+)\] (.*)$/s.exec(message)
   if (!match) return new GilgaugeError('EIO', message, { cause: err })
