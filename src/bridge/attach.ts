@@ -46,9 +46,9 @@ export function recommend(window: Window, cores: number): { size: number | null;
   const t = window.total.times
   if (t.cpu <= 0) return { size: null, reason: 'no busy CPU time in the window' }
   const gil = window.gilRange !== null
-  const target = feedForwardTarget({ cpuNs: t.cpu, waitNs: t.io + t.sleep, runqNs: t.runq }, gil, cores)
+  const target = feedForwardTarget({ cpuNs: t.cpu, waitNs: t.io + t.sleep }, gil, cores)
   const size = Math.max(1, Math.round(target))
-  const formula = gil ? '1 + (io + sleep) / (cpu + runq)' : 'cores × (1 + (io + sleep) / cpu)'
+  const formula = gil ? '1 + (io + sleep) / cpu' : 'cores × (1 + (io + sleep) / cpu)'
   return { size, reason: `${formula} = ${target.toFixed(2)} (${gil ? 'GIL' : 'no GIL'}, ${cores} cores)` }
 }
 

@@ -5,11 +5,10 @@
  * Within a window, times are summed over busy threads; per task, (io + sleep)/cpu is the same ratio as over
  * the sums, so the ratio of sums is the estimator (idle workers are not in the sums).
  *
- * Under a GIL one thread's GIL-held time serialises: N* = 1 + (io + sleep) / serial. The serial time per
- * task is cpu plus runq: runq is time a runnable thread waits for a CPU, and on a busy (often single) core it
- * is mostly the GIL holder preempted by other processes — time the GIL stays held without progress. Counting
- * it makes the target lower (the safe side of the cliff). gil, lock and runq are never counted as wait that
- * threads can hide: they are the cost of too many threads.
+ * Under a GIL one thread's GIL-held time serialises: N* = 1 + (io + sleep) / cpu. runq is not serial work:
+ * on a busy core it is runnable threads waiting for the CPU the GIL holder uses — contention, like gil and
+ * lock, the cost of too many threads and never wait that threads can hide. (Counting it as serial time
+ * halved the target on one core, where woken threads queue for the CPU: measured runq 4× cpu at N = 32.)
  * Without a GIL the cores run cpu in parallel: N* = cores × (1 + (io + sleep) / cpu), runq is contention.
  */
 import type { ControlInput } from './policy.js'
@@ -69,12 +68,8 @@ export function observe(input: ControlInput): Observation | null {
 }
 
 /** Threads needed to keep the serial resource busy (unclamped, ≥ 1). */
-export function feedForwardTarget(
-  o: { cpuNs: number; waitNs: number; runqNs: number },
-  gil: boolean,
-  cores: number,
-) {
-  if (gil) return 1 + o.waitNs / (o.cpuNs + o.runqNs)
+export function feedForwardTarget(o: { cpuNs: number; waitNs: number }, gil: boolean, cores: number) {
+  if (gil) return 1 + o.waitNs / o.cpuNs
   return Math.max(1, cores) * (1 + o.waitNs / o.cpuNs)
 }
 
