@@ -76,6 +76,10 @@ function environment(python: string): BenchEnvironment {
     pythonVersion: sh(python, ['-c', 'import sys; print(sys.version.split()[0])']),
     openblasCoretype: process.env.OPENBLAS_CORETYPE ?? null,
     commit: sh('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']),
+    dirty: (sh('git', ['-C', REPO, 'status', '--porcelain', '--', 'src', 'python']) ?? '')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean),
     shared:
       'The machine was shared: other engineers used the same 2 CPUs during the run, so single points can be off by 10–20 %.',
   }

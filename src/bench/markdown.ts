@@ -52,6 +52,10 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
     '',
     `**${env.shared}**`,
     '',
+    ...(env.dirty && env.dirty.length > 0
+      ? [`Uncommitted changes in the working tree when the run started: ${env.dirty.join('; ')}.`, '']
+      : []),
+    ...(result.notes ?? []).flatMap((n) => [n, '']),
     '## Headline: efficiency = steady throughput / best static throughput (same profile, cores and run)',
     '',
     'gauge, paper and betapool (our implementation of its rules) run through the bridge like the static sweep; ' +

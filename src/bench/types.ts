@@ -177,6 +177,8 @@ export interface BenchEnvironment {
   pythonVersion: string | null
   openblasCoretype: string | null
   commit: string | null
+  /** Files of src/ and python/ that differed from the commit when the run started (git status). */
+  dirty?: string[]
   shared: string
 }
 
@@ -190,6 +192,8 @@ export interface BenchResult {
   elapsedMs: number
   results: ProfileCoresResult[]
   shortfalls: Shortfall[]
+  /** Free-text notes about the run (kept by --render). */
+  notes?: string[]
   /** Missing numbers (a policy or peer that produced none): the quick mode fails on any. */
   missing: string[]
 }
