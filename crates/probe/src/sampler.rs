@@ -274,6 +274,15 @@ impl Target {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(ProbeError::NoProcess { pid })
             }
+            // /proc mounted with hidepid, or a sandbox: only the companion's own
+            // per-task timings (the rusage tier) remain.
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Err(ProbeError::PermissionDenied {
+                    pid,
+                    what: format!("{proc_dir}/task"),
+                    tier_available: "rusage",
+                })
+            }
             Err(e) => {
                 return Err(ProbeError::Io {
                     what: format!("cannot read {proc_dir}/task: {e}"),
