@@ -1,476 +1,20 @@
-//! The sampler: a native thread that keeps cumulative per-thread counters of
-//! one target process (DESIGN §2.4). JavaScript (or any reader) only takes
-//! [`Snapshot`]s; a window is the difference of two snapshots.
-//!
-//! Per tick (exponential intervals, so no aliasing with the 5 ms GIL switch
-//! interval) it reads `/proc/<pid>/task/<tid>/syscall` of every thread, or of
-//! a random subset above the thread budget, and counts the class of each
-//! sample. Less often it re-reads `schedstat` (exact cpu and run-queue ns) and
-//! `status` (context switches), and rescans the task list. Every file is read
-//! with `pread` on a descriptor kept open per (thread, file).
+//! The sampler thread's loop: scans, samples, counter refreshes, trace
+//! drains, and publishing snapshots.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::os::unix::fs::FileExt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::abi::{abi_from_elf_header, Abi};
+use super::proc_file::{ProcFile, ReadOutcome};
+use super::rng::XorShift64;
+use super::target::Target;
+use super::{
+    boottime_ns, SamplerOptions, Shared, ThreadCounters, Tier, EXE_CHECK_INTERVAL_NS, STATUS_EVERY,
+    TRACE_DRAIN_INTERVAL,
+};
 use crate::classify::{classify, SampleClass};
-use crate::error::ProbeError;
-use crate::gil_range::{locate_runtime, AddrRange, RangeSource, RuntimeLocation};
-use crate::procfs::{parse_maps, parse_schedstat, parse_stat, parse_status, parse_syscall};
-use crate::trace::{AttachError, TierRequest, TraceOptions, Tracer};
-
-/// Which mechanism produces the counters (DESIGN §2.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tier {
-    Trace,
-    Sample,
-    Rusage,
-}
-
-impl Tier {
-    pub fn name(self) -> &'static str {
-        match self {
-            Tier::Trace => "trace",
-            Tier::Sample => "sample",
-            Tier::Rusage => "rusage",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct SamplerOptions {
-    /// Mean sampling rate (ticks per second).
-    pub hz: f64,
-    /// Above this many live threads, each tick samples a random subset of this size.
-    pub thread_budget: usize,
-    /// How often the task list is rescanned (ms).
-    pub scan_interval_ms: u64,
-    /// How often schedstat/status are re-read (ms); snapshots are as of the last refresh.
-    pub counter_interval_ms: u64,
-    /// The GIL's address range, when the caller knows it (the bridge's companion reports it).
-    pub gil_range: Option<AddrRange>,
-    /// Seed of the jitter and subset choice; None seeds from the clock.
-    pub seed: Option<u64>,
-    /// Dead threads stay in snapshots this long (ms), so every reader sees their last counters.
-    pub retain_dead_ms: u64,
-    /// Which tier to run: `Auto` traces when permitted (see [`crate::trace`]).
-    pub tier: TierRequest,
-    /// Ring buffer size and thread budget of the trace tier.
-    pub trace: TraceOptions,
-}
-
-impl Default for SamplerOptions {
-    fn default() -> Self {
-        SamplerOptions {
-            hz: 200.0,
-            thread_budget: 64,
-            scan_interval_ms: 100,
-            counter_interval_ms: 50,
-            gil_range: None,
-            seed: None,
-            retain_dead_ms: 60_000,
-            tier: TierRequest::Auto,
-            trace: TraceOptions::default(),
-        }
-    }
-}
-
-/// Cumulative counters of one thread since the probe first saw it (threads
-/// born while watched: since their birth).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ThreadCounters {
-    pub tid: i32,
-    pub name: String,
-    pub alive: bool,
-    /// CLOCK_BOOTTIME ns: when the counters start, and the last successful read.
-    pub first_seen_ns: u64,
-    pub last_seen_ns: u64,
-    pub cpu_ns: u64,
-    pub runq_ns: u64,
-    pub voluntary_switches: u64,
-    pub involuntary_switches: u64,
-    /// Samples per class, indexed like [`SampleClass::NAMES`].
-    pub samples: [u64; 6],
-    /// Samples blocked in a syscall classed `other`, by syscall number.
-    pub other_syscalls: Vec<(u64, u64)>,
-    /// Trace tier only (zero otherwise): exact blocked off-CPU ns by class,
-    /// in the order gil, lock, io, sleep, other ([`crate::trace::TRACED_CLASSES`]).
-    /// Each interval runs from switch-out to switch-in, wake-up latency included.
-    pub traced_ns: [u64; 5],
-    /// Trace tier: off-CPU ns after preemption (the involuntary part of runq).
-    pub traced_runq_ns: u64,
-    /// Trace tier: records the kernel dropped for this thread (full buffer).
-    pub trace_lost: u64,
-}
-
-/// Cumulative counters of the whole probe at one moment.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    pub pid: i32,
-    /// CLOCK_BOOTTIME ns of the counter refresh this snapshot reflects.
-    pub taken_ns: u64,
-    pub opened_ns: u64,
-    pub tier: Tier,
-    /// Why the tier is not `trace`, when it is not.
-    pub tier_reason: Option<String>,
-    pub abi: Abi,
-    pub gil: Option<RuntimeLocation>,
-    /// Why there is no GIL range, when there is none.
-    pub gil_note: Option<String>,
-    /// The target exited; no further counters will change.
-    pub exited: bool,
-    pub hz: f64,
-    pub ticks: u64,
-    /// Ticks in which at least one sampled thread waited for the GIL.
-    pub gil_ticks: u64,
-    pub samples: u64,
-    /// CPU time of the sampler thread itself (getrusage RUSAGE_THREAD).
-    pub probe_cpu_ns: u64,
-    pub threads: Vec<ThreadCounters>,
-}
-
-/// The longest pause between two drains of the trace tier's ring buffers.
-const TRACE_DRAIN_INTERVAL: Duration = Duration::from_millis(5);
-
-/// status (context switches, name) is re-read on every this many counter refreshes.
-const STATUS_EVERY: u64 = 10;
-
-/// How often the sampler checks whether the target exec'd (ns).
-const EXE_CHECK_INTERVAL_NS: u64 = 250_000_000;
-
-/// A running probe of one process. Dropping it stops the sampler.
-pub struct Probe {
-    shared: Arc<Shared>,
-    worker: Option<JoinHandle<()>>,
-}
-
-struct Shared {
-    state: Mutex<Snapshot>,
-    stop: AtomicBool,
-    wake: Condvar,
-    wake_lock: Mutex<()>,
-}
-
-impl Probe {
-    /// Starts watching `pid`. Fails with `NoProcess` when it does not exist;
-    /// a target whose wait files we may not read gets the `rusage` tier.
-    pub fn open(pid: i32, options: SamplerOptions) -> Result<Probe, ProbeError> {
-        if !cfg!(target_os = "linux") {
-            return Err(ProbeError::Unsupported {
-                what: "gilgauge reads /proc and runs on Linux only".into(),
-            });
-        }
-        if pid <= 0 {
-            return Err(ProbeError::NoProcess { pid });
-        }
-        validate_options(&options)?;
-        let mut target = Target::inspect(pid, &options)?;
-        let tracer = open_tracer(pid, &options, &mut target);
-        let now = boottime_ns();
-        let snapshot = Snapshot {
-            pid,
-            taken_ns: now,
-            opened_ns: now,
-            tier: target.tier,
-            tier_reason: target.tier_reason.clone(),
-            abi: target.abi,
-            gil: target.gil.clone(),
-            gil_note: target.gil_note.clone(),
-            exited: false,
-            hz: options.hz,
-            ticks: 0,
-            gil_ticks: 0,
-            samples: 0,
-            probe_cpu_ns: 0,
-            threads: Vec::new(),
-        };
-        let shared = Arc::new(Shared {
-            state: Mutex::new(snapshot),
-            stop: AtomicBool::new(false),
-            wake: Condvar::new(),
-            wake_lock: Mutex::new(()),
-        });
-        let mut sampler = Sampler::new(pid, options, target, now);
-        sampler.tracer = tracer;
-        // The first scan and refresh happen before open() returns, so the
-        // first snapshot already holds every thread's baseline.
-        sampler.scan(now);
-        sampler.initial_scan_done = true;
-        sampler.refresh_counters(now);
-        sampler.publish(&shared);
-        let thread_shared = Arc::clone(&shared);
-        let worker = std::thread::Builder::new()
-            .name(format!("gilgauge-{pid}"))
-            .spawn(move || sampler.run(&thread_shared))
-            .map_err(|e| ProbeError::Io {
-                what: format!("could not start the sampler thread: {e}"),
-            })?;
-        Ok(Probe {
-            shared,
-            worker: Some(worker),
-        })
-    }
-
-    /// The cumulative counters as of the last refresh. Cheap: a copy under a lock.
-    pub fn snapshot(&self) -> Snapshot {
-        self.shared.state.lock().unwrap().clone()
-    }
-
-    /// Stops the sampler and waits for it. Idempotent.
-    pub fn close(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        {
-            let _guard = self.shared.wake_lock.lock().unwrap();
-            self.shared.wake.notify_all();
-        }
-        if let Some(worker) = self.worker.take() {
-            let _ = worker.join();
-        }
-    }
-}
-
-impl Drop for Probe {
-    fn drop(&mut self) {
-        self.close();
-    }
-}
-
-fn validate_options(options: &SamplerOptions) -> Result<(), ProbeError> {
-    let invalid = |what: String| Err(ProbeError::InvalidOption { what });
-    if !(options.hz.is_finite() && options.hz > 0.0 && options.hz <= 10_000.0) {
-        return invalid(format!("hz must be in (0, 10000], got {}", options.hz));
-    }
-    if options.thread_budget == 0 {
-        return invalid("thread_budget must be at least 1".into());
-    }
-    if options.counter_interval_ms == 0 || options.scan_interval_ms == 0 {
-        return invalid("scan and counter intervals must be at least 1 ms".into());
-    }
-    Ok(())
-}
-
-/// What we learn about the target once, at open.
-struct Target {
-    /// The executable when inspected: a change means the target exec'd
-    /// (e.g. a pyenv shim became python) and must be inspected again.
-    exe: Option<std::path::PathBuf>,
-    tier: Tier,
-    tier_reason: Option<String>,
-    abi: Abi,
-    gil: Option<RuntimeLocation>,
-    gil_note: Option<String>,
-}
-
-impl Target {
-    fn inspect(pid: i32, options: &SamplerOptions) -> Result<Target, ProbeError> {
-        let proc_dir = format!("/proc/{pid}");
-        match std::fs::metadata(format!("{proc_dir}/task")) {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(ProbeError::NoProcess { pid })
-            }
-            // /proc mounted with hidepid, or a sandbox: only the companion's own
-            // per-task timings (the rusage tier) remain.
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                return Err(ProbeError::PermissionDenied {
-                    pid,
-                    what: format!("{proc_dir}/task"),
-                    tier_available: "rusage",
-                })
-            }
-            Err(e) => {
-                return Err(ProbeError::Io {
-                    what: format!("cannot read {proc_dir}/task: {e}"),
-                })
-            }
-        }
-        if let Ok(text) = std::fs::read_to_string(format!("{proc_dir}/stat")) {
-            if let Ok(stat) = parse_stat(&text) {
-                if stat.state == 'Z' || stat.state == 'X' {
-                    return Err(ProbeError::NoProcess { pid });
-                }
-            }
-        }
-
-        // Reading another task's syscall file needs ptrace read access; the
-        // schedstat counters do not, so without it we still have cpu/runq.
-        let (tier, tier_reason) = match std::fs::read(format!("{proc_dir}/task/{pid}/syscall")) {
-            Ok(_) => (Tier::Sample, None),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(ProbeError::NoProcess { pid })
-            }
-            Err(e) => (
-                Tier::Rusage,
-                Some(format!(
-                    "cannot read /proc/{pid}/task/*/syscall ({e}): run as the target's user (or root) for the 'sample' tier"
-                )),
-            ),
-        };
-
-        let abi = match std::fs::File::open(format!("{proc_dir}/exe")).and_then(|f| {
-            let mut header = [0u8; 64];
-            let n = f.read_at(&mut header, 0)?;
-            Ok(header[..n].to_vec())
-        }) {
-            Ok(header) => abi_from_elf_header(&header).map_err(|what| ProbeError::Unsupported {
-                what: format!("target pid {pid}: {what}"),
-            })?,
-            // Without access to the executable, assume our own ABI.
-            Err(_) => Abi::native(),
-        };
-
-        let (gil, gil_note) = if let Some(range) = options.gil_range {
-            (
-                Some(RuntimeLocation {
-                    range,
-                    source: RangeSource::Explicit,
-                    object_path: String::new(),
-                }),
-                None,
-            )
-        } else {
-            locate_gil(pid)
-        };
-        Ok(Target {
-            exe: std::fs::read_link(format!("{proc_dir}/exe")).ok(),
-            tier,
-            tier_reason,
-            abi,
-            gil,
-            gil_note,
-        })
-    }
-}
-
-/// Opens the trace tier when requested (or `Auto`) and permitted; otherwise
-/// says why not in `target.tier_reason`. Never an error.
-fn open_tracer(pid: i32, options: &SamplerOptions, target: &mut Target) -> Option<Tracer> {
-    if target.tier != Tier::Sample {
-        return None;
-    }
-    if options.tier == TierRequest::Sample {
-        target.tier_reason = Some("the 'sample' tier was requested".into());
-        return None;
-    }
-    match Tracer::open(
-        pid,
-        target.abi,
-        target.gil.as_ref().map(|g| g.range),
-        options.trace,
-    ) {
-        Ok(tracer) => {
-            target.tier = Tier::Trace;
-            target.tier_reason = None;
-            Some(tracer)
-        }
-        Err(reason) => {
-            target.tier_reason = Some(reason);
-            None
-        }
-    }
-}
-
-fn locate_gil(pid: i32) -> (Option<RuntimeLocation>, Option<String>) {
-    let maps_text = match std::fs::read_to_string(format!("/proc/{pid}/maps")) {
-        Ok(text) => text,
-        Err(e) => {
-            return (
-                None,
-                Some(format!(
-                    "no GIL range found: cannot read /proc/{pid}/maps ({e})"
-                )),
-            )
-        }
-    };
-    let maps = match parse_maps(&maps_text) {
-        Ok(maps) => maps,
-        Err(e) => return (None, Some(format!("no GIL range found: {e}"))),
-    };
-    // Read the object as the target sees it (its mount namespace).
-    let mut read_object = |path: &str| std::fs::read(format!("/proc/{pid}/root{path}"));
-    match locate_runtime(&maps, &mut read_object) {
-        Ok(Some(location)) if is_free_threaded_build(&location.object_path) => (
-            None,
-            Some(format!(
-                "no GIL: {} is a free-threaded build; futex waits count as lock",
-                location.object_path
-            )),
-        ),
-        Ok(Some(location)) => (Some(location), None),
-        Ok(None) => (
-            None,
-            Some("no GIL range found: no mapped object defines _PyRuntime (not CPython, or a free-threaded build); futex waits count as lock".into()),
-        ),
-        Err(e) => (None, Some(format!("no GIL range found: {e}"))),
-    }
-}
-
-/// Free-threaded CPython (3.13t+) still defines `_PyRuntime` but has no GIL;
-/// its objects carry the ABI flag `t` (`python3.13t`, `libpython3.13t.so`).
-fn is_free_threaded_build(object_path: &str) -> bool {
-    let name = object_path.rsplit('/').next().unwrap_or(object_path);
-    let Some(rest) = name.split("python3.").nth(1) else {
-        return false;
-    };
-    let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
-    digits > 0 && rest[digits..].starts_with('t')
-}
-
-/// A kept-open /proc file, re-read with pread. Falls back to open-per-read
-/// when we are out of descriptors.
-struct ProcFile {
-    path: String,
-    file: Option<File>,
-}
-
-enum ReadOutcome {
-    Text(usize),
-    /// The thread (or process) is gone.
-    Gone,
-    Denied,
-}
-
-impl ProcFile {
-    fn open(path: String) -> Result<ProcFile, ReadOutcome> {
-        match File::open(&path) {
-            Ok(file) => Ok(ProcFile {
-                path,
-                file: Some(file),
-            }),
-            Err(e)
-                if e.raw_os_error() == Some(libc::EMFILE)
-                    || e.raw_os_error() == Some(libc::ENFILE) =>
-            {
-                Ok(ProcFile { path, file: None })
-            }
-            Err(e) => Err(classify_io_error(&e)),
-        }
-    }
-
-    fn read(&self, buf: &mut [u8]) -> ReadOutcome {
-        let result = match &self.file {
-            Some(file) => file.read_at(buf, 0),
-            None => File::open(&self.path).and_then(|f| f.read_at(buf, 0)),
-        };
-        match result {
-            Ok(0) => ReadOutcome::Gone,
-            Ok(n) => ReadOutcome::Text(n),
-            Err(e) => classify_io_error(&e),
-        }
-    }
-}
-
-fn classify_io_error(e: &std::io::Error) -> ReadOutcome {
-    match e.raw_os_error() {
-        Some(libc::EACCES) | Some(libc::EPERM) => ReadOutcome::Denied,
-        _ => ReadOutcome::Gone,
-    }
-}
+use crate::procfs::{parse_schedstat, parse_stat, parse_status, parse_syscall};
+use crate::trace::{AttachError, Tracer};
 
 struct WatchedThread {
     counters: ThreadCounters,
@@ -487,7 +31,7 @@ struct WatchedThread {
     died_ns: Option<u64>,
 }
 
-struct Sampler {
+pub(super) struct Sampler {
     pid: i32,
     options: SamplerOptions,
     target: Target,
@@ -515,6 +59,25 @@ struct Sampler {
 }
 
 impl Sampler {
+    /// A sampler whose first scan and refresh are done and published, so the
+    /// first snapshot (before the thread starts) holds every thread's baseline.
+    pub(super) fn prepare(
+        pid: i32,
+        options: SamplerOptions,
+        target: Target,
+        tracer: Option<Tracer>,
+        now: u64,
+        shared: &Shared,
+    ) -> Sampler {
+        let mut sampler = Sampler::new(pid, options, target, now);
+        sampler.tracer = tracer;
+        sampler.scan(now);
+        sampler.initial_scan_done = true;
+        sampler.refresh_counters(now);
+        sampler.publish(shared);
+        sampler
+    }
+
     fn new(pid: i32, options: SamplerOptions, target: Target, now: u64) -> Sampler {
         let seed = options.seed.unwrap_or(now ^ (pid as u64).rotate_left(32));
         // SAFETY: sysconf has no preconditions.
@@ -542,7 +105,7 @@ impl Sampler {
         }
     }
 
-    fn run(mut self, shared: &Shared) {
+    pub(super) fn run(mut self, shared: &Shared) {
         self.on_sampler_thread = true;
         let scan_every = self.options.scan_interval_ms * 1_000_000;
         let refresh_every = self.options.counter_interval_ms * 1_000_000;
@@ -962,17 +525,6 @@ fn mark_dead(thread: &mut WatchedThread, now: u64) {
     thread.status = None;
 }
 
-/// CLOCK_BOOTTIME in ns: the clock /proc's starttime is measured against.
-pub fn boottime_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: ts is a valid out-pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
 /// CPU time of the calling thread.
 fn thread_cpu_ns() -> u64 {
     // SAFETY: getrusage writes into a zeroed struct we own.
@@ -982,40 +534,10 @@ fn thread_cpu_ns() -> u64 {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
-/// xorshift64*: enough randomness for jitter and subsets, no dependency.
-struct XorShift64(u64);
-
-impl XorShift64 {
-    fn new(seed: u64) -> XorShift64 {
-        XorShift64(seed | 1)
-    }
-    fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn free_threaded_builds_are_told_by_the_abi_flag() {
-        assert!(is_free_threaded_build("/usr/lib/libpython3.13t.so.1.0"));
-        assert!(is_free_threaded_build("/usr/local/bin/python3.14t"));
-        assert!(!is_free_threaded_build(
-            "/usr/lib/x86_64-linux-gnu/libpython3.13.so.1.0"
-        ));
-        assert!(!is_free_threaded_build("/usr/bin/python3.11"));
-        assert!(!is_free_threaded_build("/opt/python3.x/bin/python"));
-    }
+    use crate::abi::Abi;
 
     #[test]
     fn exponential_intervals_have_the_configured_mean_and_stay_clamped() {
