@@ -8,6 +8,7 @@
 
 pub mod abi;
 pub mod classify;
+pub mod clock;
 pub mod elf;
 pub mod error;
 pub mod gil_range;

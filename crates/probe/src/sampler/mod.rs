@@ -20,6 +20,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::abi::Abi;
+pub use crate::clock::boottime_ns;
 use crate::error::ProbeError;
 use crate::gil_range::{AddrRange, RuntimeLocation};
 use crate::trace::{TierRequest, TraceOptions};
@@ -248,15 +249,4 @@ fn validate_options(options: &SamplerOptions) -> Result<(), ProbeError> {
         return invalid("scan and counter intervals must be at least 1 ms".into());
     }
     Ok(())
-}
-
-/// CLOCK_BOOTTIME in ns: the clock /proc's starttime is measured against.
-pub fn boottime_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: ts is a valid out-pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }

@@ -31,6 +31,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
 use crate::abi::{Abi, SyscallKind};
+use crate::clock::monotonic_ns;
 use crate::gil_range::AddrRange;
 use crate::procfs::{parse_syscall, SyscallState};
 use account::{Classifier, Seed, ThreadAccount, TracedTotals};
@@ -347,19 +348,6 @@ fn drain_thread(t: &mut ThreadTrace, classifier: &Classifier, layout: &RawLayout
         }
     });
     account.advance(now);
-}
-
-/// The clock of the events' timestamps: CLOCK_MONOTONIC, the clock perf
-/// allows for tracepoints too (CLOCK_BOOTTIME is refused for them: EINVAL).
-/// Only differences of it are ever used.
-pub fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: ts is a valid out-pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 fn read_id(root: &Path, rel: &str) -> Result<u64, String> {
