@@ -102,7 +102,12 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
     for (const r of integ) {
       const g = r.adaptive.find((a) => a.policy === 'gauge')?.efficiency
       const label = r.profile === 'io-heavy' ? 'io-heavy (sleep-dominated: 100 it, 1 ms sleep)' : r.profile
-      push(`| ${label} | ${eff(g)} | ${g ? (g.median >= 0.9 ? 'yes' : '**no**') : '—'} |`)
+      const exact = g
+        ? g.n > 1
+          ? `${g.median.toFixed(3)} (${g.min.toFixed(3)}–${g.max.toFixed(3)})`
+          : g.median.toFixed(3)
+        : '—'
+      push(`| ${label} | ${exact} | ${g ? (g.median >= 0.9 ? 'yes' : '**no**') : '—'} |`)
     }
   }
 
