@@ -70,3 +70,25 @@ test.serial("pool: 'adaptive' uses the installed controller factory", async (t) 
   t.is(bridge.pool.min, 1)
   t.is(bridge.pool.max, 128)
 })
+
+test.serial('an interval runs on until it has the policy’s minimum completions', async (t) => {
+  const seen: ControlInput[] = []
+  const policy: Policy = {
+    name: 'needs-five',
+    intervalMs: 40,
+    minCompletions: 5,
+    decide(input: ControlInput): Decision {
+      seen.push(input)
+      return { size: input.size, reason: 'hold', inputs: {} }
+    },
+  }
+  const bridge = await spawnTools({ pool: 1, controller: () => ({ policy, windowSource: () => null }) })
+  t.teardown(() => bridge.close())
+  // One worker, 60 ms per task: about one completion per 40 ms interval.
+  await Promise.all(Array.from({ length: 12 }, () => bridge.call('sleep', [0.06])))
+  t.true(await waitFor(() => seen.length >= 2, 5000))
+  for (const input of seen)
+    t.true(input.tasks.completions >= 5, `decided on ${input.tasks.completions} completions`)
+  // Stretched intervals, not skipped ones: their durations cover the completions.
+  t.true((seen[0]?.tasks.durationNs ?? 0) >= 5 * 40e6)
+})

@@ -431,6 +431,11 @@ export class PythonBridge extends EventEmitter implements ControlledBridge {
     }
   }
 
+  /** Completions since the previous takeTaskWindow(). */
+  pendingCompletions(): number {
+    return this.taskStats.pendingCompletions
+  }
+
   /** Task stats since the previous take (for the controller loop; see control/policy.ts). */
   takeTaskWindow(): TaskWindowStats {
     const { queued, inFlight } = this.outstanding()

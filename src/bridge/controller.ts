@@ -38,6 +38,8 @@ export interface ControlledBridge {
   readonly cores: number
   readonly pid: number
   takeTaskWindow(): TaskWindowStats
+  /** Completions since the previous takeTaskWindow(). */
+  pendingCompletions(): number
   readonly pool: {
     readonly size: number
     readonly min: number
@@ -50,6 +52,9 @@ export interface ControlledBridge {
 export type ControllerFactory<B extends ControlledBridge = ControlledBridge> = (
   bridge: B,
 ) => ControllerOptions
+
+/** An interval waiting for `policy.minCompletions` runs on at most this many times its length. */
+export const MAX_INTERVAL_STRETCH = 20
 
 let adaptiveFactory: ControllerFactory | null = null
 
@@ -66,6 +71,7 @@ export class ControllerLoop {
   lastWindow: Window | null = null
   lastDecision: Decision | null = null
   private timer: NodeJS.Timeout | null = null
+  private intervalStartMs = 0
   private stopped = false
 
   constructor(
@@ -81,6 +87,7 @@ export class ControllerLoop {
   start(): void {
     // Start the first interval now so its task stats cover exactly one interval.
     this.bridge.takeTaskWindow()
+    this.intervalStartMs = Date.now()
     this.schedule()
   }
 
@@ -104,6 +111,11 @@ export class ControllerLoop {
   /** One control step; exposed for tests and for callers that drive the clock themselves. */
   async tick(): Promise<Decision | null> {
     try {
+      // Too few completions yet: let this interval (tasks and window alike) run on.
+      const { minCompletions, intervalMs } = this.options.policy
+      const stretched = Date.now() - this.intervalStartMs >= MAX_INTERVAL_STRETCH * intervalMs
+      if (minCompletions && this.bridge.pendingCompletions() < minCompletions && !stretched) return null
+      this.intervalStartMs = Date.now()
       const tasks = this.bridge.takeTaskWindow()
       const window = (await this.options.windowSource?.(tasks)) ?? null
       if (this.stopped) return null

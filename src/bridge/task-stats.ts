@@ -68,6 +68,11 @@ export class TaskStatsRecorder {
     return { p50Ns: percentile(sorted, 0.5), p99Ns: percentile(sorted, 0.99) }
   }
 
+  /** Completions in the interval so far (since the previous take). */
+  get pendingCompletions(): number {
+    return this.interval.completions
+  }
+
   /** The interval since the previous take, and start a new one. */
   take(nowNs: bigint, queued: number, inFlight: number): TaskWindowStats {
     const interval = this.interval

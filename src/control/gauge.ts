@@ -122,6 +122,11 @@ export class GaugePolicy implements Policy {
   private minApparentWaitNs = Number.POSITIVE_INFINITY
   private previous: { size: number; obs: Observation } | null = null
 
+  /** See Policy.minCompletions: the loop stretches an interval until it has these. */
+  get minCompletions(): number {
+    return this.options.minCompletions
+  }
+
   constructor(options: Partial<GaugeOptions> = {}) {
     this.options = { ...GAUGE_DEFAULTS, ...options }
     this.intervalMs = this.options.intervalMs

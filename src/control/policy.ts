@@ -47,5 +47,11 @@ export interface Policy {
   readonly name: string
   /** How often the policy wants to be asked (ms). */
   readonly intervalMs: number
+  /**
+   * Completions an interval needs to be worth deciding on. The controller loop
+   * lets an interval run on (up to MAX_INTERVAL_STRETCH × intervalMs) until it
+   * has them, so that slow tasks still get decisions on whole windows.
+   */
+  readonly minCompletions?: number
   decide(input: ControlInput): Decision
 }
