@@ -1,8 +1,8 @@
-// Writes dist/index.mjs and dist/index.d.mts: the ES module entry re-exports
+// Writes dist/index.mjs and dist/index.d.mts — the ES module entry re-exports
 // the CommonJS build, so both entry points share one instance of every class
-// (no dual-package hazard for instanceof checks on errors).
+// (no dual-package hazard for instanceof checks on errors) — and marks the CLI executable.
 
-import { writeFileSync } from 'node:fs'
+import { chmodSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
@@ -19,3 +19,5 @@ writeFileSync(
   new URL('../dist/index.d.mts', import.meta.url),
   "export * from './index.js'\nimport * as cjs from './index.js'\nexport default cjs\n",
 )
+// tsc writes files without the execute bit; `npx gilgauge` in a clone runs the bin directly.
+chmodSync(new URL('../dist/cli/main.js', import.meta.url), 0o755)
