@@ -19,6 +19,7 @@ export class ClosedLoop {
     private readonly bridge: PythonBridge,
     private readonly fn: string,
     private readonly target: () => number,
+    private readonly args: unknown[] = [],
   ) {}
 
   start(): void {
@@ -41,7 +42,7 @@ export class ClosedLoop {
   private issue(): void {
     this.outstanding++
     const submitted = performance.now()
-    this.bridge.callWithTimings(this.fn, []).then(
+    this.bridge.callWithTimings(this.fn, this.args).then(
       () => {
         this.outstanding--
         if (this.stopped) return

@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { ClosedLoop } from '../bench/load.js'
 import { PythonBridge } from '../bridge/index.js'
 import type { Window } from '../model/types.js'
 import { stackedBar } from './render.js'
@@ -68,26 +69,16 @@ export async function demo(options: DemoOptions): Promise<number> {
       const resizesBefore = resizes
       const started = Date.now()
       const until = started + phase.seconds * 1000
-      let completed = 0
-      let stop = false
-      // Closed loop: keep twice the pool (at least 64) calls outstanding so the pool is never starved.
-      const worker = async (): Promise<void> => {
-        while (!stop && Date.now() < until) {
-          await bridge.call('phase_task', [phase.iterations, phase.waitMs])
-          completed++
-        }
-      }
-      const workers: Promise<void>[] = []
-      const topUp = (): void => {
-        const want = Math.max(64, 2 * bridge.pool.size)
-        while (workers.length < want) workers.push(worker())
-      }
-      topUp()
+      // Closed loop: twice the pool (at least 64) calls outstanding, so the pool is never starved.
+      const loop = new ClosedLoop(bridge, 'phase_task', () => Math.max(64, 2 * bridge.pool.size), [
+        phase.iterations,
+        phase.waitMs,
+      ])
+      loop.start()
       while (Date.now() < until) {
         await new Promise((r) => setTimeout(r, 1000))
-        topUp()
         const elapsed = (Date.now() - started) / 1000
-        const lines = frame(phase, elapsed, completed / elapsed, bridge, reasons)
+        const lines = frame(phase, elapsed, loop.count / elapsed, bridge, reasons)
         if (options.live) {
           if (drawn > 0) process.stdout.write(`\x1b[${drawn}F\x1b[J`)
           process.stdout.write(`${lines.join('\n')}\n`)
@@ -96,8 +87,8 @@ export async function demo(options: DemoOptions): Promise<number> {
           process.stdout.write(`  ${lines[1]}\n`)
         }
       }
-      stop = true
-      await Promise.all(workers)
+      loop.stop()
+      const completed = loop.count
       const seconds = (Date.now() - started) / 1000
       summaries.push({
         phase: phase.name,
