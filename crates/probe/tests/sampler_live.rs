@@ -52,7 +52,7 @@ fn fds_on(pid: i32) -> usize {
 fn above_the_thread_budget_each_tick_samples_a_random_subset() {
     let py = python("import threading,time\nfor _ in range(7): threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\ntime.sleep(30)");
     let pid = py.0.id() as i32;
-    wait_for("8 threads", Duration::from_secs(5), || {
+    wait_for("8 threads", Duration::from_secs(30), || {
         std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |d| d.count()) == 8
     });
     let options = SamplerOptions {
@@ -132,7 +132,9 @@ fn a_target_that_exits_ends_the_probe_with_exited_set() {
     let mut probe = Probe::open(pid, SamplerOptions::default()).unwrap();
     assert!(!probe.snapshot().exited);
     py.0.wait().unwrap();
-    wait_for("exited", Duration::from_secs(5), || probe.snapshot().exited);
+    wait_for("exited", Duration::from_secs(30), || {
+        probe.snapshot().exited
+    });
     let snap = probe.snapshot();
     assert!(snap.threads.iter().all(|t| !t.alive));
     probe.close();
