@@ -113,6 +113,13 @@ pub struct ProbeSnapshot {
     pub hz: f64,
     pub ticks: f64,
     pub gil_ticks: f64,
+    /// Ticks that read the GIL's `locked` field, and found it held.
+    pub gil_state_ticks: f64,
+    pub gil_held_ticks: f64,
+    /// Address of the GIL's `locked` field, once found.
+    pub gil_locked_addr: Option<BigInt>,
+    /// Why the GIL's hold time is not (yet) measured, when it is not.
+    pub gil_state_note: Option<String>,
     pub samples: f64,
     pub probe_cpu_ns: f64,
     pub threads: Vec<ThreadSnapshot>,
@@ -232,6 +239,10 @@ fn convert_snapshot(s: Snapshot) -> ProbeSnapshot {
         hz: s.hz,
         ticks: s.ticks as f64,
         gil_ticks: s.gil_ticks as f64,
+        gil_state_ticks: s.gil_state_ticks as f64,
+        gil_held_ticks: s.gil_held_ticks as f64,
+        gil_locked_addr: s.gil_locked_addr.map(BigInt::from),
+        gil_state_note: s.gil_state_note,
         samples: s.samples as f64,
         probe_cpu_ns: s.probe_cpu_ns as f64,
         threads: s

@@ -114,9 +114,10 @@ fn threads_that_come_and_go_are_counted_and_their_descriptors_reaped() {
         "{} threads retained",
         snap.threads.len()
     );
-    // …and only live threads hold descriptors (3 files each, at most 5 live threads).
+    // …and only live threads hold descriptors (3 files each, at most 5 live
+    // threads), plus one on the process's memory for the GIL's state.
     assert!(
-        fds_during <= 3 * 5,
+        fds_during <= 3 * 5 + 1,
         "{fds_during} descriptors on /proc/{pid}"
     );
     assert!(fds_during >= 3, "the main thread's files are open");

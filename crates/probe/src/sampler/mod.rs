@@ -9,6 +9,7 @@
 //! `status` (context switches), and rescans the task list. Every file is read
 //! with `pread` on a descriptor kept open per (thread, file).
 
+mod gil_holder;
 mod proc_file;
 mod rng;
 mod target;
@@ -132,6 +133,13 @@ pub struct Snapshot {
     pub ticks: u64,
     /// Ticks in which at least one sampled thread waited for the GIL.
     pub gil_ticks: u64,
+    /// Ticks at which the GIL's `locked` field was read, and found held.
+    pub gil_state_ticks: u64,
+    pub gil_held_ticks: u64,
+    /// Address of the GIL's `locked` field, once found.
+    pub gil_locked_addr: Option<u64>,
+    /// Why the GIL's hold time is not (yet) measured, when it is not.
+    pub gil_state_note: Option<String>,
     pub samples: u64,
     /// CPU time of the sampler thread itself (getrusage RUSAGE_THREAD).
     pub probe_cpu_ns: u64,
@@ -189,6 +197,10 @@ impl Probe {
             hz: options.hz,
             ticks: 0,
             gil_ticks: 0,
+            gil_state_ticks: 0,
+            gil_held_ticks: 0,
+            gil_locked_addr: None,
+            gil_state_note: None,
             samples: 0,
             probe_cpu_ns: 0,
             threads: Vec::new(),

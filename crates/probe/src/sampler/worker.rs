@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use super::gil_holder::{GilHolder, Tick};
 use super::proc_file::{ProcFile, ReadOutcome};
 use super::rng::XorShift64;
 use super::target::Target;
@@ -39,6 +40,10 @@ pub(super) struct Sampler {
     threads: HashMap<i32, WatchedThread>,
     ticks: u64,
     gil_ticks: u64,
+    /// Reads the GIL's `locked` field at each tick, once found.
+    gil_holder: GilHolder,
+    gil_state_ticks: u64,
+    gil_held_ticks: u64,
     samples: u64,
     exited: bool,
     rng: XorShift64,
@@ -82,10 +87,14 @@ impl Sampler {
         let seed = options.seed.unwrap_or(now ^ (pid as u64).rotate_left(32));
         // SAFETY: sysconf has no preconditions.
         let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        let gil_holder = GilHolder::new(target.gil.as_ref());
         Sampler {
             pid,
             options,
             target,
+            gil_holder,
+            gil_state_ticks: 0,
+            gil_held_ticks: 0,
             opened_ns: now,
             threads: HashMap::new(),
             ticks: 0,
@@ -133,6 +142,10 @@ impl Sampler {
             }
             self.sync_trace();
             if now >= next_refresh {
+                if self.target.tier != Tier::Rusage {
+                    let gil = self.target.gil.as_ref();
+                    self.gil_holder.search(self.pid, self.target.abi, gil, now);
+                }
                 self.refresh_counters(now);
                 self.publish(shared);
                 next_refresh = now + refresh_every;
@@ -175,6 +188,7 @@ impl Sampler {
                 target.tier = Tier::Trace;
                 target.tier_reason = None;
             }
+            self.gil_holder = GilHolder::new(target.gil.as_ref());
             self.target = target;
             self.gil_changed = true;
         }
@@ -427,6 +441,16 @@ impl Sampler {
                 self.gil_ticks += 1;
             }
         }
+        // Poisson ticks: the share that finds the GIL held estimates the
+        // share of wall time it is held.
+        match self.gil_holder.tick() {
+            Tick::Held => {
+                self.gil_state_ticks += 1;
+                self.gil_held_ticks += 1;
+            }
+            Tick::Free => self.gil_state_ticks += 1,
+            Tick::Skip => {}
+        }
     }
 
     /// Starts tracing a new thread; above the budget, or when refused, the
@@ -511,6 +535,10 @@ impl Sampler {
         state.exited = self.exited;
         state.ticks = self.ticks;
         state.gil_ticks = self.gil_ticks;
+        state.gil_state_ticks = self.gil_state_ticks;
+        state.gil_held_ticks = self.gil_held_ticks;
+        state.gil_locked_addr = self.gil_holder.locked_addr();
+        state.gil_state_note = self.gil_holder.note();
         state.samples = self.samples;
         state.probe_cpu_ns = probe_cpu_ns;
         state.threads = threads;
