@@ -44,6 +44,19 @@ test.serial('four threads in a pure-Python loop wait mostly for the GIL', async 
   t.true(w.total.betaIo < 0.1)
 })
 
+test.serial('the GIL is held through pure-Python CPU and released through hashing CPU', async (t) => {
+  const spin = await windowOf('spin', 2)
+  const hash = await windowOf('hash', 2)
+  t.log(`spin: ${describe(spin)} gilHeld=${spin.total.gilHeld}`)
+  t.log(`hash: ${describe(hash)} gilHeld=${hash.total.gilHeld}`)
+  t.is(spin.gilStateNote, null)
+  // Both keep a CPU busy; only the pure-Python loop holds the GIL while doing so.
+  t.true(spin.total.shares.cpu + spin.total.shares.runq > 0.3)
+  t.true(hash.total.shares.cpu + hash.total.shares.runq > 0.9)
+  t.true((spin.total.gilHeld ?? 0) > 0.9, `spin gilHeld ${spin.total.gilHeld}`)
+  t.true((hash.total.gilHeld ?? 1) < 0.3, `hash gilHeld ${hash.total.gilHeld}`)
+})
+
 test.serial('threads in time.sleep are sleeping', async (t) => {
   const w = await windowOf('sleep', 4)
   t.log(describe(w))

@@ -35,6 +35,8 @@ export function snapshot(
     hz: 200,
     ticks: 0,
     gilTicks: 0,
+    gilStateTicks: 0,
+    gilHeldTicks: 0,
     samples: 0,
     probeCpuNs: 0,
     threads,

@@ -73,7 +73,10 @@ export function renderView(w: Window, ctx: ViewContext, color: boolean): string[
   const legendText = legend(t.shares, color)
   lines.push(legendText)
   lines.push(
-    `β paper ${t.betaPaper.toFixed(2)}   β io ${t.betaIo.toFixed(2)}   gil sat ${t.gilSaturation.toFixed(2)}   runq ${t.runqShare.toFixed(2)}`,
+    `β paper ${t.betaPaper.toFixed(2)}   β io ${t.betaIo.toFixed(2)}   gil sat ${t.gilSaturation.toFixed(2)}   gil held ${t.gilHeld === null ? '—' : t.gilHeld.toFixed(2)}   runq ${t.runqShare.toFixed(2)}`.slice(
+      0,
+      width,
+    ),
   )
   if (w.tierReason) lines.push(`note: ${w.tierReason}`.slice(0, width))
   lines.push('')
@@ -97,7 +100,7 @@ export function renderView(w: Window, ctx: ViewContext, color: boolean): string[
 export function renderPlain(w: Window, elapsedMs: number): string {
   const t = w.total
   const parts = CLASSES.map((c) => `${c} ${pct(t.shares[c]).trim()}`)
-  return `t=${(elapsedMs / 1000).toFixed(1)}s pid=${w.pid} tier=${w.tier} threads=${w.threads.length} samples=${w.samples} ${parts.join(' ')} betaPaper=${t.betaPaper.toFixed(3)} betaIo=${t.betaIo.toFixed(3)} gilSat=${t.gilSaturation.toFixed(3)}${w.final ? ' final' : ''}`
+  return `t=${(elapsedMs / 1000).toFixed(1)}s pid=${w.pid} tier=${w.tier} threads=${w.threads.length} samples=${w.samples} ${parts.join(' ')} betaPaper=${t.betaPaper.toFixed(3)} betaIo=${t.betaIo.toFixed(3)} gilSat=${t.gilSaturation.toFixed(3)} gilHeld=${t.gilHeld === null ? 'na' : t.gilHeld.toFixed(3)}${w.final ? ' final' : ''}`
 }
 
 /** A window as one JSON line (bigints as decimal strings). */

@@ -129,6 +129,12 @@ function gilRangeOf(snapshot: ProbeSnapshot): GilRangeInfo | null {
   }
 }
 
+/** Share of the ticks that read the GIL's `locked` field and found it held; null without such ticks. */
+function gilHeldShare(prev: ProbeSnapshot, cur: ProbeSnapshot): number | null {
+  const ticks = cur.gilStateTicks - prev.gilStateTicks
+  return ticks > 0 ? (cur.gilHeldTicks - prev.gilHeldTicks) / ticks : null
+}
+
 /** The window between two snapshots of the same probe, decomposed. */
 export function decompose(prev: ProbeSnapshot, cur: ProbeSnapshot, options: DecomposeOptions = {}): Window {
   const startNs = prev.takenNs
@@ -189,6 +195,7 @@ export function decompose(prev: ProbeSnapshot, cur: ProbeSnapshot, options: Deco
     lockShare: shares.lock,
     runqShare: shares.runq,
     gilSaturation: ratio(cur.gilTicks - prev.gilTicks, ticks),
+    gilHeld: gilHeldShare(prev, cur),
     busyThreads: threads.filter((t) => t.wallNs > 0).length,
   }
   const durationNs = endNs - startNs
@@ -199,6 +206,7 @@ export function decompose(prev: ProbeSnapshot, cur: ProbeSnapshot, options: Deco
     tierReason: cur.tierReason ?? null,
     abi: cur.abi,
     gilRange: gilRangeOf(cur),
+    gilStateNote: cur.gilStateNote ?? null,
     startNs,
     endNs,
     durationNs,

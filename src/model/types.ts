@@ -43,6 +43,12 @@ export interface WindowTotal {
   runqShare: number
   /** Share of sampling ticks in which some busy thread waited for the GIL. */
   gilSaturation: number
+  /**
+   * Share of the window's wall time the GIL was held, from its `locked` field read at the sampling ticks
+   * (null when not measured: no GIL, no permission to read the target's memory, or not found yet). With
+   * `times.cpu` it splits CPU into GIL-held (serial) and GIL-free (parallel) work.
+   */
+  gilHeld: number | null
   /** Threads with busy time in the window. */
   busyThreads: number
 }
@@ -62,6 +68,8 @@ export interface Window {
   tierReason: string | null
   abi: string
   gilRange: GilRangeInfo | null
+  /** Why the GIL's hold time (`total.gilHeld`) is not measured, when it is not. */
+  gilStateNote: string | null
   /** ns after the probe opened, at the window's start and end. */
   startNs: number
   endNs: number
