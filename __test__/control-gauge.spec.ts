@@ -2,8 +2,11 @@ import test from 'ava'
 import {
   bestStaticSize,
   DEFAULT_PLANT,
+  feedForwardTarget,
   GaugePolicy,
   kneeSize,
+  observe,
+  Plant,
   type PlantConfig,
   simulate,
   WORKLOADS,
@@ -254,7 +257,10 @@ test('throughput feedback alone: a grow that halves throughput goes back, and th
     taskInput({ size, throughput, completions: throughput / 2, meanCpuNs: 1e6, meanWallNs: 10e6 })
   const first = g.decide(at(4, 400))
   t.is(first.size, 9)
-  const second = g.decide(at(9, 200))
+  const second = g.decide({
+    ...at(9, 200),
+    tasks: { ...at(9, 200).tasks, warmupCompletions: 5, warmupCpuNs: 5e6 },
+  })
   t.is(second.size, 4)
   t.regex(second.reason, /lowered throughput −?-?50%/)
   // The bias now pins the target at the good size instead of retrying the bad one.
@@ -262,3 +268,65 @@ test('throughput feedback alone: a grow that halves throughput goes back, and th
   t.is(third.size, 4)
   t.is(third.inputs.target, 4)
 })
+
+test('GIL-free CPU (measured GIL hold) makes the cores the bound: cores × (1 + wait/cpu)', (t) => {
+  const perTask = { cpuNs: 4e6, waitNs: 48e6 }
+  // Unmeasured: all CPU is taken to hold the GIL, the knee is 1 + 12.
+  t.is(feedForwardTarget(perTask, true, 2), 13)
+  // Pure Python, measured: the same.
+  t.is(feedForwardTarget({ ...perTask, gilHeldNs: 4e6 }, true, 2), 13)
+  // ONNX-like: the GIL held for 5 % of the CPU: the two cores bind first, at 2 × 13.
+  t.is(feedForwardTarget({ ...perTask, gilHeldNs: 0.2e6 }, true, 2), 26)
+  // Half the CPU under the GIL: the GIL binds at 52 / 2 = 26 on 4 cores (cores would allow 52).
+  t.is(feedForwardTarget({ ...perTask, gilHeldNs: 2e6 }, true, 4), 26)
+  // No GIL at all: the cores.
+  t.is(feedForwardTarget(perTask, false, 2), 26)
+})
+
+test('observe() turns the window GIL-held share into GIL-held CPU per task, capped at the CPU', (t) => {
+  const input = taskInput({ size: 8, completions: 100, meanCpuNs: 1e6, meanWallNs: 8e6 })
+  const window = simulateWindow()
+  const held = (share: number | null) =>
+    observe({ ...input, window: { ...window, total: { ...window.total, gilHeld: share } } })?.gilHeldNs
+  // The window: 100 ms of thread CPU over 500 ms; the GIL held 10 % of 500 ms = 50 ms, half the CPU.
+  t.is(held(0.1), 0.5e6)
+  t.is(held(null), null)
+  // Held while its holder waited for a CPU is not work: never more than the CPU.
+  t.is(held(0.5), 1e6)
+})
+
+test('after a growth, intervals while new workers set up are not used to judge it', (t) => {
+  const g = new GaugePolicy({ headroom: KNEE })
+  const at = (size: number, throughput: number, over: Record<string, number> = {}) =>
+    taskInput({ size, throughput, completions: throughput / 2, meanCpuNs: 1e6, meanWallNs: 10e6, ...over })
+  t.is(g.decide(at(4, 400)).size, 9)
+  // Next interval: only 2 of the 5 new workers finished their (expensive) first task; throughput fell.
+  const warming = g.decide(at(9, 300, { warmupCompletions: 2, warmupCpuNs: 2 * 80e6 }))
+  t.is(warming.size, 9)
+  t.regex(warming.reason, /5 new workers warming up \(2 finished/)
+  // All five done, but their first tasks cost 80 ms of CPU each: still warm-up.
+  const costly = g.decide(at(9, 350, { warmupCompletions: 3, warmupCpuNs: 3 * 80e6 }))
+  t.is(costly.size, 9)
+  t.regex(costly.reason, /first tasks \+\d+% of task CPU/)
+  // Warmed up: the growth is judged on a clean interval, and it paid.
+  const judged = g.decide(at(9, 800))
+  t.false(/back to/.test(judged.reason), judged.reason)
+  t.true(judged.size >= 9)
+})
+
+test('a growth is judged at once when the first tasks cost what the others do', (t) => {
+  const g = new GaugePolicy({ headroom: KNEE })
+  const at = (size: number, throughput: number, over: Record<string, number> = {}) =>
+    taskInput({ size, throughput, completions: throughput / 2, meanCpuNs: 1e6, meanWallNs: 10e6, ...over })
+  t.is(g.decide(at(4, 400)).size, 9)
+  const judged = g.decide(at(9, 200, { warmupCompletions: 5, warmupCpuNs: 5e6 }))
+  t.is(judged.size, 4)
+  t.regex(judged.reason, /lowered throughput/)
+})
+
+/** A 500 ms window of the plant with 100 ms of thread CPU in it. */
+function simulateWindow() {
+  const w = new Plant().observe({ cpuNs: 1e6, ioNs: 4e6, sleepNs: 0 }, 1, 500e6).window
+  if (!w) throw new Error('the sample tier has a window')
+  return { ...w, durationNs: 500e6, total: { ...w.total, times: { ...w.total.times, cpu: 100e6 } } }
+}

@@ -46,9 +46,15 @@ export function recommend(window: Window, cores: number): { size: number | null;
   const t = window.total.times
   if (t.cpu <= 0) return { size: null, reason: 'no busy CPU time in the window' }
   const gil = window.gilRange !== null
-  const target = feedForwardTarget({ cpuNs: t.cpu, waitNs: t.io + t.sleep }, gil, cores)
+  const held = window.total.gilHeld
+  const gilHeldNs = held === null ? null : t.cpu * Math.min(1, (held * window.durationNs) / t.cpu)
+  const target = feedForwardTarget({ cpuNs: t.cpu, waitNs: t.io + t.sleep, gilHeldNs }, gil, cores)
   const size = Math.max(1, Math.round(target))
-  const formula = gil ? '1 + (io + sleep) / cpu' : 'cores × (1 + (io + sleep) / cpu)'
+  const formula = !gil
+    ? 'cores × (1 + (io + sleep) / cpu)'
+    : gilHeldNs === null
+      ? '1 + (io + sleep) / cpu'
+      : `min((cpu + io + sleep) / cpu_GIL-held, cores × (1 + (io + sleep) / cpu)), GIL held ${(100 * (gilHeldNs / t.cpu)).toFixed(0)} % of cpu`
   return { size, reason: `${formula} = ${target.toFixed(2)} (${gil ? 'GIL' : 'no GIL'}, ${cores} cores)` }
 }
 

@@ -10,6 +10,9 @@ export interface TaskTiming {
   tid: number
 }
 
+/** Worker tids remembered to tell a thread's first task from later ones (then forgotten, oldest first). */
+const REMEMBERED_TIDS = 65_536
+
 /** Latency percentiles in stats() are over this many most recent tasks. */
 const RECENT_TASKS = 1024
 
@@ -24,6 +27,11 @@ function percentile(sorted: number[], p: number): number {
  * stats(), and sums since the last `take()` for the controller's interval
  * (TaskWindowStats). A task counts in the interval in which its result
  * arrived, with all of its time.
+ *
+ * The first task a worker thread finishes carries that thread's one-time
+ * set-up (imports, per-thread sessions such as an ONNX Runtime session): it is
+ * counted as a warm-up completion, outside the per-task means, so that growing
+ * the pool does not look like a heavier workload.
  */
 export class TaskStatsRecorder {
   completions = 0
@@ -31,6 +39,7 @@ export class TaskStatsRecorder {
   private recentNext = 0
   private intervalStartNs: bigint
   private interval = TaskStatsRecorder.emptyInterval()
+  private readonly seenTids = new Set<number>()
 
   constructor(nowNs: bigint) {
     this.intervalStartNs = nowNs
@@ -42,6 +51,9 @@ export class TaskStatsRecorder {
       wallNs: 0,
       cpuNs: 0,
       queueNs: 0,
+      warmupCompletions: 0,
+      warmupCpuNs: 0,
+      warmupWallNs: 0,
       latencies: [] as number[],
       busyNsByTid: new Map<number, number>(),
     }
@@ -54,11 +66,23 @@ export class TaskStatsRecorder {
       if (this.recent.length < RECENT_TASKS) this.recent.push(task.latencyNs)
       else this.recent[this.recentNext] = task.latencyNs
       this.recentNext = (this.recentNext + 1) % RECENT_TASKS
+      interval.latencies.push(task.latencyNs)
     }
     interval.completions++
-    interval.wallNs += task.wallNs
-    interval.cpuNs += task.cpuNs
     interval.queueNs += task.queueNs
+    if (this.seenTids.has(task.tid)) {
+      interval.wallNs += task.wallNs
+      interval.cpuNs += task.cpuNs
+    } else {
+      if (this.seenTids.size >= REMEMBERED_TIDS) {
+        const oldest = this.seenTids.values().next().value
+        if (oldest !== undefined) this.seenTids.delete(oldest)
+      }
+      this.seenTids.add(task.tid)
+      interval.warmupCompletions++
+      interval.warmupCpuNs += task.cpuNs
+      interval.warmupWallNs += task.wallNs
+    }
     interval.busyNsByTid.set(task.tid, (interval.busyNsByTid.get(task.tid) ?? 0) + task.wallNs)
   }
 
@@ -80,14 +104,22 @@ export class TaskStatsRecorder {
     this.interval = TaskStatsRecorder.emptyInterval()
     this.intervalStartNs = nowNs
     const n = interval.completions
+    const steady = n - interval.warmupCompletions
+    // Means over steady tasks; only warm-up tasks in the interval: over those.
+    const [wallNs, cpuNs, counted] =
+      steady > 0
+        ? [interval.wallNs, interval.cpuNs, steady]
+        : [interval.warmupWallNs, interval.warmupCpuNs, interval.warmupCompletions]
     const sorted = interval.latencies.sort((a, b) => a - b)
     return {
       durationNs,
       completions: n,
       throughput: durationNs > 0 ? (n * 1e9) / durationNs : 0,
-      meanWallNs: n ? interval.wallNs / n : 0,
-      meanCpuNs: n ? interval.cpuNs / n : 0,
+      meanWallNs: counted ? wallNs / counted : 0,
+      meanCpuNs: counted ? cpuNs / counted : 0,
       meanQueueNs: n ? interval.queueNs / n : 0,
+      warmupCompletions: interval.warmupCompletions,
+      warmupCpuNs: interval.warmupCpuNs,
       p50Ns: percentile(sorted, 0.5),
       p99Ns: percentile(sorted, 0.99),
       queued,

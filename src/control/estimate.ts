@@ -10,6 +10,12 @@
  * lock, the cost of too many threads and never wait that threads can hide. (Counting it as serial time
  * halved the target on one core, where woken threads queue for the CPU: measured runq 4× cpu at N = 32.)
  * Without a GIL the cores run cpu in parallel: N* = cores × (1 + (io + sleep) / cpu), runq is contention.
+ *
+ * Not all CPU of a GIL build holds the GIL: ONNX Runtime, numpy's FFT and convolutions, hashlib release it.
+ * When the probe reads the GIL's `locked` field (window.total.gilHeld), the serial part per task is the
+ * GIL-held share of the CPU, g ≤ cpu, and two resources bound the pool: the GIL, kept busy by
+ * (cpu + wait) / g threads, and the cores, kept busy by cores × (cpu + wait) / cpu. The first to fill is the
+ * bottleneck: N* = min of the two. For pure Python g = cpu and this is the formula above; unmeasured, g = cpu.
  */
 import type { ControlInput } from './policy.js'
 
@@ -22,6 +28,8 @@ export interface Observation {
   waitNs: number
   /** Per-task wall minus cpu as the bridge measured it (ns): genuine wait plus contention. */
   apparentWaitNs: number
+  /** Per-task CPU that held the GIL (ns): at most cpuNs; null when not measured. */
+  gilHeldNs: number | null
   /** Per-task time waiting for a CPU (ns); 0 when unknown. */
   runqNs: number
   /** Share of busy time lost to contention (gil + lock + runq); from tasks alone, null. */
@@ -44,10 +52,14 @@ export function observe(input: ControlInput): Observation | null {
   const t = window?.total.times
   if (window && t && t.cpu > 0) {
     const perCpu = tasks.meanCpuNs / t.cpu
+    const held = window.total.gilHeld
+    // GIL held while its holder waits for a CPU is contention, not work: cap at the CPU.
+    const gilHeldNs = held === null ? null : tasks.meanCpuNs * Math.min(1, (held * window.durationNs) / t.cpu)
     return {
       ...common,
       source: 'window',
       cpuNs: tasks.meanCpuNs,
+      gilHeldNs,
       waitNs: (t.io + t.sleep) * perCpu,
       runqNs: t.runq * perCpu,
       contentionShare: window.total.gilShare + window.total.lockShare + window.total.runqShare,
@@ -59,6 +71,7 @@ export function observe(input: ControlInput): Observation | null {
     ...common,
     source: 'tasks',
     cpuNs: tasks.meanCpuNs,
+    gilHeldNs: null,
     waitNs: apparentWaitNs,
     runqNs: 0,
     contentionShare: null,
@@ -67,10 +80,18 @@ export function observe(input: ControlInput): Observation | null {
   }
 }
 
-/** Threads needed to keep the serial resource busy (unclamped, ≥ 1). */
-export function feedForwardTarget(o: { cpuNs: number; waitNs: number }, gil: boolean, cores: number) {
-  if (gil) return 1 + o.waitNs / o.cpuNs
-  return Math.max(1, cores) * (1 + o.waitNs / o.cpuNs)
+/** Threads needed to keep the bottleneck (the GIL or the cores) busy (unclamped, ≥ 1). */
+export function feedForwardTarget(
+  o: { cpuNs: number; waitNs: number; gilHeldNs?: number | null },
+  gil: boolean,
+  cores: number,
+): number {
+  const taskNs = o.cpuNs + o.waitNs
+  const coreBound = Math.max(1, cores) * (taskNs / o.cpuNs)
+  if (!gil) return coreBound
+  // A floor on the serial part: a handful of bytecodes per task always hold the GIL.
+  const serialNs = Math.max(o.gilHeldNs ?? o.cpuNs, 0.01 * o.cpuNs)
+  return Math.max(1, Math.min(coreBound, taskNs / serialNs))
 }
 
 /**

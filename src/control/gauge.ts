@@ -7,6 +7,9 @@
  *     row, or once by more than 2×), or throughput at an unchanged size leaving its band twice, starts a new
  *     phase: everything learnt about sizes is forgotten and the steps start large again.
  *  3. Feed-forward target (estimate.ts), smoothed (EWMA 0.5), times a feedback `bias` (1 at a phase start).
+ *  3a. Warm-up: after a growth, intervals in which the new workers have not all finished a first task, or in
+ *     which first tasks cost materially more CPU than the others (per-thread set-up such as an ONNX Runtime
+ *     session), are not used — neither to judge the move nor to detect a phase (up to MAX_WARMUP_INTERVALS).
  *  4. Feedback on the last move, judged on the first interval at the new size against the mean throughput
  *     measured at the old size: a drop beyond the noise band goes back; a growth that gained less than half
  *     the band while contention (gil + lock + runq share) rose by `contentionRise` goes back; a probe that did
@@ -100,6 +103,17 @@ interface PhaseReference {
 }
 
 const CAP_REVERSALS = 4
+/** Longest wait for new workers to warm up before a growth is judged anyway. */
+const MAX_WARMUP_INTERVALS = 6
+/** First tasks' extra CPU, as a share of the interval's task CPU, that makes an interval a warm-up. */
+const WARMUP_CPU_SHARE = 0.1
+
+/** A growth whose new workers are still setting up. */
+interface Warmup {
+  newWorkers: number
+  firstTasksSeen: number
+  intervals: number
+}
 
 export class GaugePolicy implements Policy {
   readonly name = 'gauge'
@@ -116,6 +130,7 @@ export class GaugePolicy implements Policy {
   private reversals = 0
   private lastDirection = 0
   private lastMove: Move | null = null
+  private warmup: Warmup | null = null
   private quietIntervals = 0
   private probeAllowed = true
   /** Smallest per-task wall − cpu in this phase (tasks-only estimate of genuine wait). */
@@ -148,6 +163,9 @@ export class GaugePolicy implements Policy {
     }
     const obs = observe(input)
     if (!obs) return { size, reason: 'interval not used: no task CPU time measured', inputs: base }
+    const warming = this.stillWarming(input)
+    if (warming)
+      return { size, reason: warming, inputs: { ...base, warmupCompletions: input.tasks.warmupCompletions } }
 
     const phaseNote = this.checkPhase(obs, size)
     if (obs.source === 'tasks') {
@@ -317,6 +335,26 @@ export class GaugePolicy implements Policy {
     return null
   }
 
+  /** Step 3a: a reason to skip this interval while a growth's new workers set up, or null. */
+  private stillWarming(input: ControlInput): string | null {
+    const w = this.warmup
+    if (!w) return null
+    const t = input.tasks
+    w.firstTasksSeen += t.warmupCompletions
+    w.intervals += 1
+    const steady = t.completions - t.warmupCompletions
+    const extraCpu = t.warmupCpuNs - t.warmupCompletions * t.meanCpuNs
+    const taskCpu = steady * t.meanCpuNs + t.warmupCpuNs
+    const costly = t.warmupCompletions > 0 && extraCpu > WARMUP_CPU_SHARE * taskCpu
+    const pending = w.firstTasksSeen < w.newWorkers
+    if ((pending || costly) && w.intervals <= MAX_WARMUP_INTERVALS) {
+      const done = Math.min(w.firstTasksSeen, w.newWorkers)
+      return `interval not used: ${w.newWorkers} new workers warming up (${done} finished a first task${costly ? `, first tasks +${pct(extraCpu / taskCpu)} of task CPU` : ''})`
+    }
+    this.warmup = null
+    return null
+  }
+
   /** "gil/runq rising and throughput not", compared with the previous interval. */
   private contentionRisingAlone(obs: Observation, band: number): string | null {
     const prev = this.previous?.obs
@@ -336,6 +374,7 @@ export class GaugePolicy implements Policy {
     }
     if (direction !== 0) this.lastDirection = direction
     this.lastMove = { from, to, kind }
+    this.warmup = to > from ? { newWorkers: to - from, firstTasksSeen: 0, intervals: 0 } : null
     this.quietIntervals = 0
     return { size: to }
   }

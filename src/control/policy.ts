@@ -12,6 +12,12 @@ export interface TaskWindowStats {
   meanWallNs: number
   meanCpuNs: number
   meanQueueNs: number
+  /**
+   * Completions that were the first task of their worker thread, and their CPU (ns). They carry the
+   * thread's one-time set-up and are left out of meanWallNs and meanCpuNs (unless nothing else finished).
+   */
+  warmupCompletions: number
+  warmupCpuNs: number
   /** Latency from submission to result (ns). */
   p50Ns: number
   p99Ns: number

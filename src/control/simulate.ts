@@ -155,6 +155,8 @@ export class Plant {
   readonly cfg: PlantConfig
   private readonly random: () => number
   private clockNs = 0
+  /** Pool size of the previous interval: growth adds workers whose first task finishes in the next. */
+  private lastSize = 0
 
   constructor(config: Partial<PlantConfig> = {}) {
     this.cfg = { ...DEFAULT_PLANT, ...config }
@@ -205,6 +207,9 @@ export class Plant {
     const window = cfg.tier === 'rusage' ? null : this.window(size, busy, totalTimes, busyNs, idleNs, startNs)
 
     const meanQueueNs = queued > 0 && point.throughput > 0 ? (queued / point.throughput) * 1e9 : 0
+    // New workers' first tasks, at the usual cost: this plant has no per-thread set-up.
+    const warmupCompletions = Math.min(completions, Math.max(0, size - this.lastSize))
+    this.lastSize = size
     const busyNsByTid = new Map<number, number>()
     for (let i = 0; i < size; i++) busyNsByTid.set(1000 + i, (busy / size) * durationNs)
     const tasks: TaskWindowStats = {
@@ -214,6 +219,8 @@ export class Plant {
       meanWallNs: point.wallNs,
       meanCpuNs: perTask.cpu,
       meanQueueNs,
+      warmupCompletions,
+      warmupCpuNs: warmupCompletions * perTask.cpu,
       p50Ns: meanQueueNs + point.wallNs,
       // Tails grow with contention: a task can queue behind every other on the GIL.
       p99Ns: meanQueueNs + point.wallNs * (1.5 + (2 * (perTask.gil + perTask.runq)) / point.wallNs),
@@ -264,6 +271,7 @@ export class Plant {
             objectPath: 'libpython3.12.so.1.0',
           }
         : null,
+      gilStateNote: null,
       startNs,
       endNs: startNs + durationNs,
       durationNs,
@@ -282,6 +290,8 @@ export class Plant {
         runqShare: shares.runq,
         // Roughly: the chance that some busy thread waits, from the mean number waiting.
         gilSaturation: 1 - Math.exp(-(times.gil / durationNs)),
+        // The GIL is held for every task's CPU: its utilisation is the serial work's.
+        gilHeld: cfg.gil ? Math.min(1, times.cpu / durationNs) : null,
         busyThreads: Math.ceil(busy),
       },
       probeCpuNs: 0,

@@ -1,0 +1,44 @@
+import test from 'ava'
+import { TaskStatsRecorder } from '../src/bridge/task-stats.js'
+
+const task = (tid: number, cpuNs: number, latencyNs: number | null = 1e6) => ({
+  latencyNs,
+  queueNs: 0,
+  wallNs: cpuNs * 2,
+  cpuNs,
+  tid,
+})
+
+test("a worker's first task is a warm-up, outside the per-task means", (t) => {
+  const r = new TaskStatsRecorder(0n)
+  // Two workers: the first task of each carries a 100 ms set-up.
+  r.record(task(11, 100e6))
+  r.record(task(12, 100e6))
+  const first = r.take(500_000_000n, 0, 2)
+  t.is(first.completions, 2)
+  t.is(first.warmupCompletions, 2)
+  t.is(first.warmupCpuNs, 200e6)
+  // Only warm-up tasks finished: the means are theirs rather than nothing.
+  t.is(first.meanCpuNs, 100e6)
+  for (const tid of [11, 12, 11, 12]) r.record(task(tid, 2e6))
+  // A new worker (a growth) finishes its first task in this interval.
+  r.record(task(13, 90e6))
+  const second = r.take(1_000_000_000n, 0, 3)
+  t.is(second.completions, 5)
+  t.is(second.warmupCompletions, 1)
+  t.is(second.warmupCpuNs, 90e6)
+  t.is(second.meanCpuNs, 2e6)
+  t.is(second.meanWallNs, 4e6)
+  t.is(second.throughput, 10)
+})
+
+test('interval latency percentiles come from the tasks finished in the interval', (t) => {
+  const r = new TaskStatsRecorder(0n)
+  for (let i = 1; i <= 100; i++) r.record(task(7, 1e6, i * 1e6))
+  // An abandoned call has no latency and does not count in the percentiles.
+  r.record(task(7, 1e6, null))
+  const s = r.take(1_000_000_000n, 0, 1)
+  t.is(s.p50Ns, 50e6)
+  t.is(s.p99Ns, 99e6)
+  t.is(r.take(2_000_000_000n, 0, 1).p99Ns, 0)
+})
