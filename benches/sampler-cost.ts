@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     ),
     '',
     'The per-sample cost includes everything the sampler thread does (task-list scans every 20 ms, schedstat and',
-    'status refreshes every 50 ms, publishing the snapshot, and one 4-byte pread of the GIL\'s `locked` field per',
+    "status refreshes every 50 ms, publishing the snapshot, and one 4-byte pread of the GIL's `locked` field per",
     'tick through /proc/<pid>/mem, about 1 µs). Above the thread budget each tick samples a random subset, which',
     'caps the cost. Figures move by 20–40 % between runs on this shared machine; compare rows of one run.',
     '',
