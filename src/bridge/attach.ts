@@ -5,7 +5,7 @@
  * target, DESIGN.md §4).
  */
 import { readFileSync } from 'node:fs'
-import { feedForwardTarget } from '../control/estimate.js'
+import { feedForwardTarget, gilHeldCpuNs } from '../control/estimate.js'
 import type { Window } from '../model/types.js'
 import { type MonitorOptions, ThreadMonitor } from '../monitor/thread-monitor.js'
 
@@ -46,8 +46,7 @@ export function recommend(window: Window, cores: number): { size: number | null;
   const t = window.total.times
   if (t.cpu <= 0) return { size: null, reason: 'no busy CPU time in the window' }
   const gil = window.gilRange !== null
-  const held = window.total.gilHeld
-  const gilHeldNs = held === null ? null : t.cpu * Math.min(1, (held * window.durationNs) / t.cpu)
+  const gilHeldNs = gilHeldCpuNs(window, t.cpu)
   const target = feedForwardTarget({ cpuNs: t.cpu, waitNs: t.io + t.sleep, gilHeldNs }, gil, cores)
   const size = Math.max(1, Math.round(target))
   const formula = !gil

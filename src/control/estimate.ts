@@ -17,6 +17,7 @@
  * (cpu + wait) / g threads, and the cores, kept busy by cores × (cpu + wait) / cpu. The first to fill is the
  * bottleneck: N* = min of the two. For pure Python g = cpu and this is the formula above; unmeasured, g = cpu.
  */
+import type { Window } from '../model/types.js'
 import type { ControlInput } from './policy.js'
 
 export interface Observation {
@@ -52,9 +53,7 @@ export function observe(input: ControlInput): Observation | null {
   const t = window?.total.times
   if (window && t && t.cpu > 0) {
     const perCpu = tasks.meanCpuNs / t.cpu
-    const held = window.total.gilHeld
-    // GIL held while its holder waits for a CPU is contention, not work: cap at the CPU.
-    const gilHeldNs = held === null ? null : tasks.meanCpuNs * Math.min(1, (held * window.durationNs) / t.cpu)
+    const gilHeldNs = gilHeldCpuNs(window, tasks.meanCpuNs)
     return {
       ...common,
       source: 'window',
@@ -78,6 +77,18 @@ export function observe(input: ControlInput): Observation | null {
     gilShare: null,
     runqShare: null,
   }
+}
+
+/**
+ * The part of `cpuNs` (a task's, or the window's total) that held the GIL, from the window's measured GIL
+ * utilisation; null when not measured. GIL held while its holder waits for a CPU is contention, not work:
+ * capped at the CPU.
+ */
+export function gilHeldCpuNs(window: Window, cpuNs: number): number | null {
+  const held = window.total.gilHeld
+  const cpu = window.total.times.cpu
+  if (held === null || cpu <= 0) return null
+  return cpuNs * Math.min(1, (held * window.durationNs) / cpu)
 }
 
 /** Threads needed to keep the bottleneck (the GIL or the cores) busy (unclamped, ≥ 1). */

@@ -232,6 +232,14 @@ impl Abi {
         }
     }
 
+    /// Bytes in a `long` and a pointer of the target (LP64 or ILP32).
+    pub fn word_size(self) -> usize {
+        match self {
+            Abi::X86_64 | Abi::Aarch64 => 8,
+            Abi::Arm => 4,
+        }
+    }
+
     fn table(self) -> Table {
         match self {
             Abi::X86_64 => X86_64_TABLE,
@@ -341,6 +349,13 @@ mod tests {
         for &(nr, kind) in cases {
             assert_eq!(abi.syscall_kind(nr), kind, "{} syscall {nr}", abi.name());
         }
+    }
+
+    #[test]
+    fn word_size_is_the_pointer_size() {
+        assert_eq!(Abi::native().word_size(), std::mem::size_of::<usize>());
+        assert_eq!(Abi::Arm.word_size(), 4);
+        assert_eq!(Abi::Aarch64.word_size(), 8);
     }
 
     #[test]

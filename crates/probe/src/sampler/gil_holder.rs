@@ -18,6 +18,7 @@ const MAX_RUNTIME_BYTES: u64 = 4 << 20;
 /// Until the interpreter has set its GIL up, retry this often, this many times.
 const RETRY_INTERVAL_NS: u64 = 500_000_000;
 const MAX_ATTEMPTS: u32 = 40;
+const NO_GIL_RANGE: &str = "no GIL range: GIL hold time not measured";
 
 pub(super) enum GilHolder {
     /// Not located yet; try again at `next_attempt_ns`.
@@ -47,7 +48,7 @@ impl GilHolder {
                 attempts: 0,
                 next_attempt_ns: 0,
             },
-            None => GilHolder::Off("no GIL range: GIL hold time not measured".into()),
+            None => GilHolder::Off(NO_GIL_RANGE.into()),
         }
     }
 
@@ -67,8 +68,8 @@ impl GilHolder {
         }
     }
 
-    /// Locates the `locked` field when due. Cheap when there is nothing to do.
-    pub(super) fn search(&mut self, pid: i32, abi: Abi, gil: Option<&RuntimeLocation>, now: u64) {
+    /// Locates the `locked` field in `location` when due. Cheap when there is nothing to do.
+    pub(super) fn search(&mut self, pid: i32, abi: Abi, location: &RuntimeLocation, now: u64) {
         let GilHolder::Searching {
             attempts,
             next_attempt_ns,
@@ -79,10 +80,6 @@ impl GilHolder {
         if now < *next_attempt_ns {
             return;
         }
-        let Some(location) = gil else {
-            *self = GilHolder::Off("no GIL range: GIL hold time not measured".into());
-            return;
-        };
         let attempts = *attempts + 1;
         let mem = match File::open(format!("/proc/{pid}/mem")) {
             Ok(mem) => mem,
@@ -107,11 +104,7 @@ impl GilHolder {
             ));
             return;
         }
-        let word_size = match abi {
-            Abi::X86_64 | Abi::Aarch64 => 8,
-            Abi::Arm => 4,
-        };
-        *self = match locate_gil_state(&bytes, word_size) {
+        *self = match locate_gil_state(&bytes, abi.word_size()) {
             Ok(layout) => GilHolder::Reading {
                 mem,
                 locked_addr: location.range.start + layout.locked_offset,

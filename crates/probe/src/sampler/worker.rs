@@ -142,8 +142,8 @@ impl Sampler {
             }
             self.sync_trace();
             if now >= next_refresh {
-                if self.target.tier != Tier::Rusage {
-                    let gil = self.target.gil.as_ref();
+                // Without a GIL range the holder is already off (GilHolder::new).
+                if let (Some(gil), false) = (&self.target.gil, self.target.tier == Tier::Rusage) {
                     self.gil_holder.search(self.pid, self.target.abi, gil, now);
                 }
                 self.refresh_counters(now);
