@@ -3,12 +3,13 @@
  * thread-sample and as a share of one core, against real Python processes
  * with 8, 64 and 256 sleeping threads, at 200 Hz with the default thread
  * budget (64) and with no budget. Also the cost of snapshot() + decompose on
- * the JavaScript side (benny).
+ * the JavaScript side, and of the 4-byte pread of the GIL's `locked` field that
+ * the sampler adds to each tick, timed from JavaScript (an upper bound) (benny).
  *
  *   node --import tsx benches/sampler-cost.ts   → benches/results/sampler-cost.{json,md}
  */
 import { spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { closeSync, openSync, readSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import benny from 'benny'
@@ -83,6 +84,39 @@ async function snapshotCost(threads: number): Promise<{ name: string; opsPerSec:
   return out
 }
 
+/** The sampler's per-tick read of the GIL's `locked` field, repeated from JavaScript. */
+async function gilReadCost(): Promise<{ name: string; opsPerSec: number }[]> {
+  const target = await startSleepers(1)
+  const monitor = ThreadMonitor.watch(target.pid, { hz: 200 })
+  const out: { name: string; opsPerSec: number }[] = []
+  let fd: number | null = null
+  try {
+    let addr = monitor.snapshot().gilLockedAddr
+    for (let i = 0; i < 100 && addr == null; i++) {
+      await sleep(50)
+      addr = monitor.snapshot().gilLockedAddr
+    }
+    if (addr == null) throw new Error(`GIL state not found: ${monitor.snapshot().gilStateNote}`)
+    const at = addr
+    const word = Buffer.alloc(4)
+    const mem = openSync(`/proc/${target.pid}/mem`, 'r')
+    fd = mem
+    await benny.suite(
+      'GIL state read',
+      benny.add("pread of the GIL's locked field", () => readSync(mem, word, 0, 4, at)),
+      benny.cycle(),
+      benny.complete((summary) => {
+        for (const r of summary.results) out.push({ name: r.name, opsPerSec: r.ops })
+      }),
+    )
+  } finally {
+    if (fd !== null) closeSync(fd)
+    monitor.close()
+    target.stop()
+  }
+  return out
+}
+
 async function main(): Promise<void> {
   const rows: Row[] = []
   for (const [threads, budget] of [
@@ -95,10 +129,12 @@ async function main(): Promise<void> {
     rows.push(await measure(threads, budget, 200))
   }
   const js = [...(await snapshotCost(8)), ...(await snapshotCost(256))]
+  const gilRead = await gilReadCost()
+  const gilReadUs = gilRead[0] ? 1e6 / gilRead[0].opsPerSec : Number.NaN
   const out = path.join(__dirname, 'results')
   writeFileSync(
     path.join(out, 'sampler-cost.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), rows, js }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), rows, js: [...js, ...gilRead] }, null, 2)}\n`,
   )
   const md = [
     '# Sampler cost',
@@ -115,12 +151,13 @@ async function main(): Promise<void> {
     '',
     'The per-sample cost includes everything the sampler thread does (task-list scans every 20 ms, schedstat and',
     "status refreshes every 50 ms, publishing the snapshot, and one 4-byte pread of the GIL's `locked` field per",
-    'tick through /proc/<pid>/mem, about 1 µs). Above the thread budget each tick samples a random subset, which',
-    'caps the cost. Figures move by 20–40 % between runs on this shared machine; compare rows of one run.',
+    `tick through /proc/<pid>/mem, ${gilReadUs.toFixed(2)} µs timed from JavaScript below). Above the thread budget each`,
+    'tick samples a random subset, which caps the cost. Figures move by 20–40 % between runs on this shared',
+    'machine; compare rows of one run.',
     '',
     '| JavaScript side | ops/s |',
     '|---|---:|',
-    ...js.map((j) => `| ${j.name} | ${j.opsPerSec.toFixed(0)} |`),
+    ...[...js, ...gilRead].map((j) => `| ${j.name} | ${j.opsPerSec.toFixed(0)} |`),
     '',
   ]
   writeFileSync(path.join(out, 'sampler-cost.md'), md.join('\n'))
