@@ -2,7 +2,7 @@ import test from 'ava'
 import { fullConfig } from '../src/bench/config.js'
 import { markdownReport } from '../src/bench/markdown.js'
 import { findShortfalls, reasonKind } from '../src/bench/shortfalls.js'
-import { convergenceTime, meanSize, percentile, spread } from '../src/bench/stats.js'
+import { confirmedBest, convergenceTime, meanSize, percentile, spread, topSizes } from '../src/bench/stats.js'
 import { chartSvg } from '../src/bench/svg.js'
 import type { AdaptiveResult, BenchResult, ProfileCoresResult } from '../src/bench/types.js'
 
@@ -73,6 +73,7 @@ function adaptive(policy: 'gauge' | 'paper' | 'betapool', eff: number, size: num
     ],
     throughput: s(eff * 100),
     efficiency: s(eff),
+    efficiencySweep: s(eff * 0.8),
     efficiencyRef: s(eff),
     p99Ms: 3,
     finalSize: s(size),
@@ -98,8 +99,12 @@ function fixture(): BenchResult {
       { n: 2048, throughput: null, p99Ms: null, pssMiB: null, warmupMs: null, skipped: 'not started' },
     ],
     best: { n: 4, throughput: 100 },
+    sweepBest: { n: 4, throughput: 125 },
+    confirmed: [
+      { n: 4, throughput: { median: 100, min: 98, max: 101, n: 3 }, runs: [98, 100, 101] },
+      { n: 512, throughput: { median: 70, min: 70, max: 70, n: 1 }, runs: [70] },
+    ],
     cliff: { dropAt512Plus: 0.4, dropAtLargest: 0.4, largestN: 1024 },
-    reference: null,
     adaptive: [adaptive('gauge', 0.9, 5), adaptive('paper', 0.92, 12), adaptive('betapool', 0.5, 20)],
     peers: [],
     elapsedMs: 1,
@@ -146,10 +151,35 @@ test('markdown and SVG carry the headline, the cliff and the policies', (t) => {
   const md = markdownReport(result, 'charts')
   t.true(md.includes('npx gilgauge bench --profiles balanced'))
   t.regex(md, /\| balanced \| 1 \| 4 \| 100 \| −40 % \| 0\.90 \[5\] \| 0\.92 \[12\] \| 0\.50 \[20\] \|/)
+  t.regex(md, /\| 4, 125 \| 0\.72 \|$/m, "the sweep's best point and gauge against it")
+  t.regex(md, /\| balanced \| 1 \| \*\*N=4: 100 \(98–101\) \(100\)\*\* · N=512: 70\.0 \(60\.0\) \|/)
   t.true(md.includes('## Shortfalls'))
   const svg = chartSvg('balanced', result.results, [1, 2, 4, 512, 1024, 2048])
   t.true(svg.startsWith('<svg') && svg.trimEnd().endsWith('</svg>'))
   t.true(svg.includes('N ≥ 512 (cliff)'))
   t.true(svg.includes('N ≥ 2048 not run'))
   t.is((svg.match(/<g><title>/g) ?? []).length, 3, 'one marker per adaptive policy')
+})
+
+test("candidates: the sweep's best sizes, and the best of their longer runs", (t) => {
+  const point = (n: number, median: number | null) => ({
+    n,
+    throughput: median === null ? null : { median, min: median, max: median, n: 1 },
+    p99Ms: null,
+    pssMiB: null,
+    warmupMs: null,
+  })
+  const sweep = [point(1, 10), point(2, 30), point(4, 29), point(8, null), point(16, 31), point(32, 5)]
+  t.deepEqual(topSizes(sweep, 3), [2, 4, 16], 'the three highest, in size order; unmeasured points never')
+  t.deepEqual(topSizes(sweep, 10), [1, 2, 4, 16, 32])
+  t.deepEqual(
+    confirmedBest([
+      { n: 2, throughput: { median: 27 } },
+      { n: 4, throughput: null },
+      { n: 16, throughput: { median: 28 } },
+    ]),
+    { n: 16, throughput: 28 },
+    'the sweep ranked 16 first, its longer run decides',
+  )
+  t.is(confirmedBest([{ n: 2, throughput: null }]), null)
 })

@@ -41,6 +41,7 @@ export function fullConfig(): BenchConfig {
     betapoolWarmupMs: 8_000,
     betapoolMeasureMs: 8_000,
     processCounts: [1, 2, 4],
+    confirmTop: 3,
     pssLimitMiB: 4096,
   }
 }
@@ -62,6 +63,7 @@ export function quickConfig(): BenchConfig {
     betapoolWarmupMs: 4000,
     betapoolMeasureMs: 4000,
     processCounts: [1, 2],
+    confirmTop: 2,
   }
 }
 
@@ -80,7 +82,7 @@ export function plannedMs(cfg: BenchConfig): {
   const check = 2000
   const point = cfg.warmupMs + cfg.measureMs + 300
   const policy = cfg.policyMs + 1500
-  const reference = cfg.warmupMs + cfg.policyMs / 2 + 500
+  const reference = cfg.confirmTop * (cfg.warmupMs + cfg.policyMs / 2 + 500)
   const peer = cfg.peerWarmupMs + cfg.peerMeasureMs + 1500
   const peers =
     cfg.repeats * (2 * peer + cfg.betapoolWarmupMs + cfg.betapoolMeasureMs + 1500) +

@@ -12,7 +12,7 @@ import {
   staticSweep,
   type Target,
 } from './runners.js'
-import { median, round, spread } from './stats.js'
+import { confirmedBest, median, round, spread, topSizes } from './stats.js'
 import type {
   AdaptivePolicyName,
   AdaptiveResult,
@@ -72,7 +72,6 @@ async function runOne(
     sweep: [],
     best: null,
     cliff: { dropAt512Plus: null, dropAtLargest: null, largestN: null },
-    reference: null,
     adaptive: [],
     peers: [],
     elapsedMs: 0,
@@ -103,46 +102,62 @@ async function runOne(
     progress.drop((cfg.sweep.length - measured) * plan.point)
   }
   result.sweep = aggregateSweep(cfg.sweep, passes)
-  result.best = bestOf(result.sweep)
-  result.cliff = cliffOf(result.sweep, result.best)
-  const best = result.best
-  if (!best) {
+  const sweepBest = bestOf(result.sweep)
+  result.sweepBest = sweepBest
+  result.cliff = cliffOf(result.sweep, sweepBest)
+  if (!sweepBest) {
     result.unavailable = 'no static point could be measured'
     result.elapsedMs = Math.round(performance.now() - started)
     return result
   }
-  progress.say(`${label}: best static N=${best.n} at ${best.throughput.toFixed(1)}/s`)
+  const candidates = topSizes(result.sweep, cfg.confirmTop)
+  progress.say(
+    `${label}: best static point N=${sweepBest.n} at ${sweepBest.throughput.toFixed(1)}/s; confirming N=${candidates.join(', ')}`,
+  )
 
-  // 2. Adaptive policies through the bridge; repeats interleaved so that machine noise spreads over all.
+  // 2. Candidates confirmed and adaptive policies run, both through the bridge; repeats interleaved so
+  // that machine noise spreads over all.
   const runs = new Map<AdaptivePolicyName, AdaptiveRun[]>(POLICIES.map((p) => [p, []]))
   const refs = new Map<AdaptivePolicyName, Array<number | null>>(POLICIES.map((p) => [p, []]))
   const errors = new Map<AdaptivePolicyName, string>()
-  const reference: Array<number | null> = []
+  const confirmRuns = new Map<number, Array<number | null>>(candidates.map((n) => [n, []]))
   for (let r = 0; r < cfg.repeats; r++) {
     const rep = cfg.repeats > 1 ? ` [${r + 1}/${cfg.repeats}]` : ''
-    progress.say(`${label}: static reference N=${best.n} for ${cfg.policyMs / 2000} s${rep}`)
-    const [ref] = await staticSweep(target, [best.n], cfg, () => {}, cfg.policyMs / 2)
-    reference.push(ref?.throughput ?? null)
-    progress.advance(plan.reference)
+    let bestThisRepeat: number | null = null
+    for (const n of candidates) {
+      progress.say(`${label}: static N=${n} for ${cfg.policyMs / 2000} s (confirming)${rep}`)
+      const [point] = await staticSweep(target, [n], cfg, () => {}, cfg.policyMs / 2)
+      const t = point?.throughput ?? null
+      confirmRuns.get(n)?.push(t)
+      if (t !== null && (bestThisRepeat === null || t > bestThisRepeat)) bestThisRepeat = t
+      progress.advance(plan.reference / cfg.confirmTop)
+    }
+    progress.drop(((cfg.confirmTop - candidates.length) * plan.reference) / cfg.confirmTop)
     for (const policy of POLICIES) {
-      const rep = cfg.repeats > 1 ? ` [${r + 1}/${cfg.repeats}]` : ''
       progress.say(`${label}: ${policy} for ${cfg.policyMs / 1000} s from N=${cfg.initialSize}${rep}`)
       try {
         runs.get(policy)?.push(await adaptiveRun(target, policy, cfg))
-        refs.get(policy)?.push(reference[r] ?? null)
+        refs.get(policy)?.push(bestThisRepeat)
       } catch (error) {
         errors.set(policy, error instanceof Error ? error.message : String(error))
       }
       progress.advance(plan.policy)
     }
   }
-  result.reference = { n: best.n, throughput: spread(reference), runs: reference }
+  result.confirmed = candidates.map((n) => {
+    const measured = confirmRuns.get(n) ?? []
+    return { n, throughput: spread(measured), runs: measured }
+  })
+  const best = confirmedBest(result.confirmed) ?? sweepBest
+  result.best = best
+  progress.say(`${label}: best static N=${best.n} at ${best.throughput.toFixed(1)}/s (confirmed)`)
   result.adaptive = POLICIES.map((policy) =>
     aggregateAdaptive(
       policy,
       runs.get(policy) ?? [],
       refs.get(policy) ?? [],
       best.throughput,
+      sweepBest.throughput,
       errors.get(policy),
     ),
   )
@@ -200,6 +215,7 @@ function aggregateAdaptive(
   runs: AdaptiveRun[],
   refs: Array<number | null>,
   bestThroughput: number,
+  sweepBestThroughput: number,
   error: string | undefined,
 ): AdaptiveResult {
   return {
@@ -207,6 +223,7 @@ function aggregateAdaptive(
     runs,
     throughput: spread(runs.map((r) => r.throughput)),
     efficiency: spread(runs.map((r) => round(r.throughput / bestThroughput, 3))),
+    efficiencySweep: spread(runs.map((r) => round(r.throughput / sweepBestThroughput, 3))),
     efficiencyRef: spread(
       runs.map((r, i) => {
         const ref = refs[i]

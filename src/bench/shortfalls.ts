@@ -48,9 +48,10 @@ export function gaugeEvidence(result: ProfileCoresResult): string {
     .filter(Boolean)
     .join(' ')
   const best = result.best ? `best static N=${result.best.n}` : ''
+  const sweepBest = result.sweepBest ? `, sweep's best point N=${result.sweepBest.n}` : ''
   const ref = gauge?.efficiencyRef?.median
   return (
-    `${ref === undefined ? '' : `vs the adjacent static ref ${ref.toFixed(2)}; `}settled at ${run.finalSize} (mean ${run.meanSteadySize} over the steady half; ${best}); ` +
+    `${ref === undefined ? '' : `vs the best static pool of the same repeat ${ref.toFixed(2)}; `}settled at ${run.finalSize} (mean ${run.meanSteadySize} over the steady half; ${best}${sweepBest}); ` +
     `steady-half decisions: ${top || 'none'}; last decision "${last?.reason ?? '—'}" on ${inputs || 'no inputs'}`
   )
 }

@@ -1,5 +1,5 @@
 /** Small statistics helpers for the benchmark. */
-import type { Spread } from './types.js'
+import type { Spread, StaticPoint } from './types.js'
 
 export function median(values: number[]): number | null {
   if (values.length === 0) return null
@@ -64,4 +64,26 @@ export function meanSize(series: Array<[number, number]>, t0: number, t1: number
 export const round = (x: number, digits = 3): number => {
   const f = 10 ** digits
   return Math.round(x * f) / f
+}
+
+/** The `count` sizes with the highest sweep throughput, in sweep order. */
+export function topSizes(sweep: StaticPoint[], count: number): number[] {
+  const ranked = sweep
+    .filter((p) => p.throughput !== null)
+    .sort((a, b) => (b.throughput?.median ?? 0) - (a.throughput?.median ?? 0))
+    .slice(0, count)
+    .map((p) => p.n)
+  return ranked.sort((a, b) => a - b)
+}
+
+/** The confirmed candidate with the highest median throughput. */
+export function confirmedBest(
+  confirmed: Array<{ n: number; throughput: { median: number } | null }>,
+): { n: number; throughput: number } | null {
+  let best: { n: number; throughput: number } | null = null
+  for (const c of confirmed) {
+    const t = c.throughput?.median
+    if (t !== undefined && (best === null || t > best.throughput)) best = { n: c.n, throughput: t }
+  }
+  return best
 }

@@ -44,6 +44,7 @@ export function chartSvg(profile: string, results: ProfileCoresResult[], sizes: 
   for (const r of rows) {
     for (const p of r.sweep) top = Math.max(top, p.throughput?.max ?? 0)
     for (const a of r.adaptive) top = Math.max(top, a.throughput?.median ?? 0)
+    top = Math.max(top, r.best?.throughput ?? 0)
   }
   const yMax = niceMax(top * 1.05)
   const ly = (t: number) => M.top + ph - (t / yMax) * ph
@@ -136,7 +137,7 @@ export function chartSvg(profile: string, results: ProfileCoresResult[], sizes: 
     )
   }
   legend.push(
-    `<circle cx="11" cy="${14 * legend.length}" r="5" fill="none" stroke="#555" stroke-width="1.5"/><text x="28" y="${14 * legend.length + 4}">best static N</text>`,
+    `<circle cx="11" cy="${14 * legend.length}" r="5" fill="none" stroke="#555" stroke-width="1.5"/><text x="28" y="${14 * legend.length + 4}">best static (confirmed)</text>`,
   )
   out.push(`<g transform="translate(${M.left + pw + 16} ${M.top + 10})">${legend.join('')}</g>`)
   out.push(

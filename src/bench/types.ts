@@ -59,9 +59,15 @@ export interface AdaptiveResult {
   policy: AdaptivePolicyName
   runs: AdaptiveRun[]
   throughput: Spread | null
-  /** throughput / best static throughput (same profile and cores, same run), with spread over repeats. */
+  /**
+   * throughput / best static throughput (same profile and cores, same run), with spread over repeats. The
+   * best static throughput is the best of the confirmed candidates (`ProfileCoresResult.confirmed`), each
+   * measured as long as the policies' steady half.
+   */
   efficiency: Spread | null
-  /** throughput / the static reference at best N measured just before it (same repeat, same length). */
+  /** throughput / the best 2 s point of the static sweep (biased high: the largest of many short, noisy points). */
+  efficiencySweep?: Spread | null
+  /** throughput / the best candidate measured just before it (same repeat, same length). */
   efficiencyRef: Spread | null
   p99Ms: number | null
   finalSize: Spread | null
@@ -114,7 +120,20 @@ export interface ProfileCoresResult {
   /** Set when the profile cannot run here (missing dependency or model); nothing else is then filled in. */
   unavailable?: string
   sweep: StaticPoint[]
+  /**
+   * The best static pool: the confirmed candidate with the highest median throughput (the sweep's best
+   * point when nothing could be confirmed). Every efficiency divides by this.
+   */
   best: { n: number; throughput: number } | null
+  /** The best point of the static sweep (one short measurement per N), from which candidates are chosen. */
+  sweepBest?: { n: number; throughput: number } | null
+  /**
+   * The sweep's best few sizes, each run again in a fresh companion before every repeat of the policies,
+   * for as long as the policies' steady half. Choosing the best of many 2 s points picks the luckiest
+   * (noise on a shared machine is 10–20 %); measuring the chosen sizes again, as long as the policies
+   * are measured, removes that bias and compares like with like.
+   */
+  confirmed?: Array<{ n: number; throughput: Spread | null; runs: Array<number | null> }>
   /** Drop from peak at N ≥ 512: 1 − max(throughput at N ≥ 512) / peak... see cliff fields. */
   cliff: {
     /** 1 − (lowest throughput at N ≥ 512) / peak; null when no point ≥ 512 was measured. */
@@ -123,11 +142,8 @@ export interface ProfileCoresResult {
     dropAtLargest: number | null
     largestN: number | null
   }
-  /**
-   * A static pool at the best N, run before each repeat of the policies for as long as their steady half:
-   * a reference measured close in time to them (the machine is shared, so load drifts).
-   */
-  reference: { n: number; throughput: Spread | null; runs: Array<number | null> } | null
+  /** Kept for results written before `confirmed`: one static pool at the sweep's best N, run like a candidate. */
+  reference?: { n: number; throughput: Spread | null; runs: Array<number | null> } | null
   adaptive: AdaptiveResult[]
   peers: PeerResult[]
   elapsedMs: number
@@ -161,6 +177,8 @@ export interface BenchConfig {
   betapoolWarmupMs: number
   betapoolMeasureMs: number
   processCounts: number[]
+  /** How many of the sweep's best sizes are measured again as long as the policies' steady half. */
+  confirmTop: number
   /** A static point whose Python process exceeds this PSS ends the sweep (MiB). */
   pssLimitMiB: number
 }
