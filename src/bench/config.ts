@@ -67,6 +67,20 @@ export function quickConfig(): BenchConfig {
   }
 }
 
+/**
+ * glibc malloc settings for every Python process the bench starts (static pools, policies and peers alike).
+ * By default glibc moves its mmap threshold and trims freed heap top back to the kernel; numpy's
+ * temporaries of a few hundred KiB (voice's FFT frames, vision's frames) are then faulted in again on
+ * every task in some runs and not in others: measured on voice, one core, 466 minor faults and 0.8 ms of
+ * system time per task (2.65 ms CPU, 368 tasks/s) against 0.2 faults and 1.77 ms (535 tasks/s) with these,
+ * at every N from 32 to 512. Which state a run lands in is luck, and it moved single 10 s static runs by
+ * a third; fixed thresholds take that out so that pool sizes are compared, not heap states.
+ */
+export const PYTHON_MALLOC_ENV: Record<string, string> = {
+  MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024),
+  MALLOC_TRIM_THRESHOLD_: String(256 * 1024 * 1024),
+}
+
 /** Cores 1 → CPU 0, cores 2 → CPUs 0 and 1. */
 export const cpusFor = (cores: number): number[] => Array.from({ length: cores }, (_, i) => i)
 

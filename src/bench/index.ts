@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { InvalidArgumentError } from '../errors.js'
-import { fullConfig, plannedMs, quickConfig } from './config.js'
+import { fullConfig, PYTHON_MALLOC_ENV, plannedMs, quickConfig } from './config.js'
 import { markdownReport } from './markdown.js'
 import { Progress } from './progress.js'
 import { checkProfiles, runAll } from './run.js'
@@ -75,6 +75,7 @@ function environment(python: string): BenchEnvironment {
     python,
     pythonVersion: sh(python, ['-c', 'import sys; print(sys.version.split()[0])']),
     openblasCoretype: process.env.OPENBLAS_CORETYPE ?? null,
+    pythonEnv: PYTHON_MALLOC_ENV,
     commit: sh('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']),
     dirty: (sh('git', ['-C', REPO, 'status', '--porcelain', '--', 'src', 'python']) ?? '')
       .split('\n')

@@ -255,6 +255,16 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
     "- Python pinned by CPU affinity: 1 core = CPU 0, 2 cores = CPUs 0–1. Node (the load generator, the bridge's " +
       "JavaScript side and the monitor's sampling thread) is pinned to the CPUs Python does not use (CPU 1 in the " +
       '1-core runs) and shares both CPUs in the 2-core runs.',
+    ...(env.pythonEnv
+      ? [
+          `- Every Python process ran with ${Object.entries(env.pythonEnv)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(
+              ' ',
+            )}: fixed glibc malloc thresholds, so that freed numpy temporaries are not returned to ` +
+            'the kernel and faulted in again in some runs and not others (measured on voice: a third of its throughput; see src/bench/config.ts).',
+        ]
+      : []),
     '- Static sweep, policies and the native static reference use the same closed loop (max(2N, 32) outstanding); ' +
       'for the adaptive policies N is the current size, so the pool always has a backlog.',
     `- Repeats: ${cfg.repeats} per policy and peer, ${cfg.sweepRepeats} pass(es) of the sweep; medians with (min–max) where more than one.`,

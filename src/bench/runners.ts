@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process'
 import { adaptiveController } from '../bridge/adaptive.js'
 import { type PoolOption, PythonBridge, type SpawnOptions } from '../bridge/index.js'
 import { DecisionHistory } from '../control/history.js'
+import { PYTHON_MALLOC_ENV } from './config.js'
 import { ClosedLoop, sleep } from './load.js'
 import { pssMiB } from './pss.js'
 import { convergenceTime, meanSize, percentile, round } from './stats.js'
@@ -24,7 +25,7 @@ async function spawnBridge(target: Target, pool: PoolOption, extra: Partial<Spaw
     python: target.python,
     pool,
     cpus: target.cpus,
-    env: { PYTHONPATH: target.pythonPath },
+    env: { ...PYTHON_MALLOC_ENV, PYTHONPATH: target.pythonPath },
     forwardStderr: false,
     startTimeoutMs: 60_000,
     ...extra,
@@ -212,7 +213,7 @@ export function peerRun(target: Target, args: PeerArgs): Promise<PeerRun> {
   if (args.maxWorkers !== undefined) argv.push('--max-workers', String(args.maxWorkers))
   return new Promise((resolve) => {
     const child = spawn(target.python, argv, {
-      env: { ...process.env, PYTHONPATH: target.pythonPath },
+      env: { ...process.env, ...PYTHON_MALLOC_ENV, PYTHONPATH: target.pythonPath },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''

@@ -194,6 +194,8 @@ export interface BenchEnvironment {
   python: string
   pythonVersion: string | null
   openblasCoretype: string | null
+  /** Environment given to every Python process of the run (glibc malloc settings; see config.ts). */
+  pythonEnv?: Record<string, string>
   commit: string | null
   /** Files of src/ and python/ that differed from the commit when the run started (git status). */
   dirty?: string[]
