@@ -1,5 +1,6 @@
 import test from 'ava'
 import { type BridgeStats, type ResizeEvent, setAdaptiveControllerFactory } from '../src/bridge/index.js'
+import { DecisionHistory } from '../src/control/history.js'
 import type { ControlInput, Decision, Policy } from '../src/control/policy.js'
 import { spawnTools, waitFor } from './fixtures/bridge/helpers.js'
 
@@ -71,24 +72,29 @@ test.serial("pool: 'adaptive' uses the installed controller factory", async (t) 
   t.is(bridge.pool.max, 128)
 })
 
-test.serial('an interval runs on until it has the policy’s minimum completions', async (t) => {
-  const seen: ControlInput[] = []
-  const policy: Policy = {
-    name: 'needs-five',
-    intervalMs: 40,
-    minCompletions: 5,
-    decide(input: ControlInput): Decision {
-      seen.push(input)
-      return { size: input.size, reason: 'hold', inputs: {} }
-    },
-  }
-  const bridge = await spawnTools({ pool: 1, controller: () => ({ policy, windowSource: () => null }) })
-  t.teardown(() => bridge.close())
-  // One worker, 60 ms per task: about one completion per 40 ms interval.
-  await Promise.all(Array.from({ length: 12 }, () => bridge.call('sleep', [0.06])))
-  t.true(await waitFor(() => seen.length >= 2, 5000))
-  for (const input of seen)
-    t.true(input.tasks.completions >= 5, `decided on ${input.tasks.completions} completions`)
-  // Stretched intervals, not skipped ones: their durations cover the completions.
-  t.true((seen[0]?.tasks.durationNs ?? 0) >= 5 * 40e6)
-})
+test.serial(
+  'an interval runs on until it has the policy’s minimum completions (policy wrapped in a DecisionHistory)',
+  async (t) => {
+    const seen: ControlInput[] = []
+    const inner: Policy = {
+      name: 'needs-five',
+      intervalMs: 40,
+      minCompletions: 5,
+      decide(input: ControlInput): Decision {
+        seen.push(input)
+        return { size: input.size, reason: 'hold', inputs: {} }
+      },
+    }
+    // As the bench records decisions: the wrapper must pass the minimum on.
+    const policy = new DecisionHistory(inner)
+    const bridge = await spawnTools({ pool: 1, controller: () => ({ policy, windowSource: () => null }) })
+    t.teardown(() => bridge.close())
+    // One worker, 60 ms per task: about one completion per 40 ms interval.
+    await Promise.all(Array.from({ length: 12 }, () => bridge.call('sleep', [0.06])))
+    t.true(await waitFor(() => seen.length >= 2, 5000))
+    for (const input of seen)
+      t.true(input.tasks.completions >= 5, `decided on ${input.tasks.completions} completions`)
+    // Stretched intervals, not skipped ones: their durations cover the completions.
+    t.true((seen[0]?.tasks.durationNs ?? 0) >= 5 * 40e6)
+  },
+)

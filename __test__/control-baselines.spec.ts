@@ -158,4 +158,6 @@ test('decision history keeps every decision with its reason and inputs', (t) => 
     t.is(typeof r.inputs.target, 'number')
   }
   t.true(h.changes().every((r) => r.size !== r.from))
+  t.is(h.minCompletions, 20, "the wrapped policy's minimum completions are passed on")
+  t.is(new DecisionHistory(new StaticPolicy(3)).minCompletions, undefined)
 })

@@ -26,6 +26,11 @@ export class DecisionHistory implements Policy {
     return this.policy.intervalMs
   }
 
+  /** Forwarded: without it the controller loop never stretches a short interval for the wrapped policy. */
+  get minCompletions(): number | undefined {
+    return this.policy.minCompletions
+  }
+
   decide(input: ControlInput): Decision {
     const decision = this.policy.decide(input)
     this.records.push({ ...decision, atMs: input.nowMs, from: input.size })
