@@ -57,6 +57,17 @@ impl std::fmt::Display for GilStateError {
 /// whose words are `word_size` bytes (8 on x86_64/aarch64, 4 on 32-bit ARM),
 /// little-endian.
 pub fn locate_gil_state(runtime: &[u8], word_size: usize) -> Result<GilStateLayout, GilStateError> {
+    match gil_state_candidates(runtime, word_size).as_slice() {
+        [] => Err(GilStateError::NotFound),
+        [one] => Ok(*one),
+        several => Err(GilStateError::Ambiguous(
+            several.iter().map(|l| l.struct_offset).collect(),
+        )),
+    }
+}
+
+/// Every place in `runtime` that looks like the GIL's state (see [`locate_gil_state`]).
+pub fn gil_state_candidates(runtime: &[u8], word_size: usize) -> Vec<GilStateLayout> {
     assert!(word_size == 4 || word_size == 8, "word size 4 or 8");
     let word = |offset: usize| -> Option<u64> {
         let bytes = runtime.get(offset..offset + word_size)?;
@@ -89,13 +100,22 @@ pub fn locate_gil_state(runtime: &[u8], word_size: usize) -> Result<GilStateLayo
         }
         offset += word_size;
     }
-    match found.len() {
-        0 => Err(GilStateError::NotFound),
-        1 => Ok(found[0]),
-        _ => Err(GilStateError::Ambiguous(
-            found.iter().map(|l| l.struct_offset).collect(),
-        )),
-    }
+    found
+}
+
+/// The candidates of a new scan that also looked right in the previous one.
+/// Other data in `_PyRuntime` can match the pattern for a moment (a counter
+/// that happens to read 5000); the GIL's state keeps matching, so scans taken
+/// apart narrow several candidates down to it.
+pub fn narrow_candidates(
+    previous: &[GilStateLayout],
+    current: &[GilStateLayout],
+) -> Vec<GilStateLayout> {
+    current
+        .iter()
+        .filter(|c| previous.iter().any(|p| p.locked_offset == c.locked_offset))
+        .copied()
+        .collect()
 }
 
 /// What one read of the `locked` field says.
@@ -163,6 +183,25 @@ mod tests {
         bytes[64..72].copy_from_slice(&5000u64.to_le_bytes());
         bytes[80..84].copy_from_slice(&42i32.to_le_bytes());
         assert_eq!(locate_gil_state(&bytes, 8).unwrap().struct_offset, 360);
+    }
+
+    #[test]
+    fn a_momentary_match_drops_out_when_scans_are_compared() {
+        let mut first = runtime64(1024, 360, 0);
+        first[64..72].copy_from_slice(&5000u64.to_le_bytes());
+        let first = gil_state_candidates(&first, 8);
+        assert_eq!(first.len(), 2);
+        // Half a second later the other word reads something else; the GIL's state is still there.
+        let mut second = runtime64(1024, 360, 1);
+        second[64..72].copy_from_slice(&4999u64.to_le_bytes());
+        second[512..520].copy_from_slice(&5000u64.to_le_bytes());
+        let second = gil_state_candidates(&second, 8);
+        assert_eq!(second.len(), 2, "a new momentary match elsewhere");
+        let narrowed = narrow_candidates(&first, &second);
+        assert_eq!(narrowed.len(), 1);
+        assert_eq!(narrowed[0].struct_offset, 360);
+        // Nothing in common: nothing left (the caller then starts again from the new scan).
+        assert!(narrow_candidates(&first[..1], &second[1..]).is_empty());
     }
 
     #[test]

@@ -11,7 +11,9 @@ use std::os::unix::fs::FileExt;
 
 use crate::abi::Abi;
 use crate::gil_range::RuntimeLocation;
-use crate::gil_state::{locate_gil_state, parse_locked, GilLocked, GilStateError};
+use crate::gil_state::{
+    gil_state_candidates, narrow_candidates, parse_locked, GilLocked, GilStateError, GilStateLayout,
+};
 
 /// `_PyRuntime` is 0.7–460 KB in CPython 3.10–3.13; refuse to copy more.
 const MAX_RUNTIME_BYTES: u64 = 4 << 20;
@@ -25,6 +27,8 @@ pub(super) enum GilHolder {
     Searching {
         attempts: u32,
         next_attempt_ns: u64,
+        /// Candidates of the previous scan when it found several: the next scan keeps those that still match.
+        several: Vec<GilStateLayout>,
     },
     Reading {
         mem: File,
@@ -47,6 +51,7 @@ impl GilHolder {
             Some(_) => GilHolder::Searching {
                 attempts: 0,
                 next_attempt_ns: 0,
+                several: Vec::new(),
             },
             None => GilHolder::Off(NO_GIL_RANGE.into()),
         }
@@ -73,6 +78,7 @@ impl GilHolder {
         let GilHolder::Searching {
             attempts,
             next_attempt_ns,
+            several,
         } = self
         else {
             return;
@@ -104,16 +110,38 @@ impl GilHolder {
             ));
             return;
         }
-        *self = match locate_gil_state(&bytes, abi.word_size()) {
-            Ok(layout) => GilHolder::Reading {
+        let found = gil_state_candidates(&bytes, abi.word_size());
+        let narrowed = narrow_candidates(several, &found);
+        let candidates = if several.is_empty() || narrowed.is_empty() {
+            found
+        } else {
+            narrowed
+        };
+        let retry = attempts < MAX_ATTEMPTS;
+        *self = match candidates.as_slice() {
+            [one] => GilHolder::Reading {
                 mem,
-                locked_addr: location.range.start + layout.locked_offset,
+                locked_addr: location.range.start + one.locked_offset,
             },
-            Err(GilStateError::NotFound) if attempts < MAX_ATTEMPTS => GilHolder::Searching {
+            [] if retry => GilHolder::Searching {
                 attempts,
                 next_attempt_ns: now + RETRY_INTERVAL_NS,
+                several: Vec::new(),
             },
-            Err(e) => GilHolder::Off(format!("{e}: GIL hold time not measured")),
+            // Several: scan again later and keep only those that still match.
+            [_, _, ..] if retry => GilHolder::Searching {
+                attempts,
+                next_attempt_ns: now + RETRY_INTERVAL_NS,
+                several: candidates,
+            },
+            [] => GilHolder::Off(format!(
+                "{}: GIL hold time not measured",
+                GilStateError::NotFound
+            )),
+            _ => GilHolder::Off(format!(
+                "{}: GIL hold time not measured",
+                GilStateError::Ambiguous(candidates.iter().map(|l| l.struct_offset).collect())
+            )),
         };
     }
 
