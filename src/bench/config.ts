@@ -71,10 +71,10 @@ export function quickConfig(): BenchConfig {
  * glibc malloc settings for every Python process the bench starts (static pools, policies and peers alike).
  * By default glibc moves its mmap threshold and trims freed heap top back to the kernel; numpy's
  * temporaries of a few hundred KiB (voice's FFT frames, vision's frames) are then faulted in again on
- * every task in some runs and not in others: measured on voice, one core, 466 minor faults and 0.8 ms of
- * system time per task (2.65 ms CPU, 368 tasks/s) against 0.2 faults and 1.77 ms (535 tasks/s) with these,
- * at every N from 32 to 512. Which state a run lands in is luck, and it moved single 10 s static runs by
- * a third; fixed thresholds take that out so that pool sizes are compared, not heap states.
+ * every task, more or less depending on how the heap happens to settle. benches/results/malloc-thresholds.md
+ * (voice, one core): with the defaults 406–437 minor faults and 0.6–0.8 ms system time per task at 32
+ * and 128 threads (374–405 tasks/s) but 54 at 512 (513/s); with these fixed thresholds 0.5–5 faults and
+ * 491–546 tasks/s at every size. The bench compares pool sizes, not heap states: fixed thresholds.
  */
 export const PYTHON_MALLOC_ENV: Record<string, string> = {
   MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024),
