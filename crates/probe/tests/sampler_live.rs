@@ -114,10 +114,13 @@ fn threads_that_come_and_go_are_counted_and_their_descriptors_reaped() {
         "{} threads retained",
         snap.threads.len()
     );
-    // …and only live threads hold descriptors (3 files each, at most 5 live
-    // threads), plus one on the process's memory for the GIL's state.
+    // …and only live threads hold descriptors: 3 files each for at most 5 live
+    // threads, plus the 4 that may have died since the last scan (they are
+    // dropped at the next one, 2 ms later: a fresh-clone CI run under load read
+    // 17 here), plus one on the process's memory for the GIL's state. A leak
+    // would hold hundreds.
     assert!(
-        fds_during <= 3 * 5 + 1,
+        fds_during <= 3 * (5 + 4) + 1,
         "{fds_during} descriptors on /proc/{pid}"
     );
     assert!(fds_during >= 3, "the main thread's files are open");
