@@ -1,6 +1,7 @@
 import test from 'ava'
 import {
   bestStaticSize,
+  bottleneckUtilisation,
   DEFAULT_PLANT,
   feedForwardTarget,
   GaugePolicy,
@@ -16,8 +17,8 @@ import { taskInput } from './fixtures/control/inputs.js'
 
 const sizesOf = (steps: Array<{ size: number }>) => steps.map((s) => s.size)
 const within = (x: number, target: number, rel: number) => Math.abs(x - target) <= rel * target
-/** The tests of the knee's formula itself turn the default 1.5 × headroom off. */
-const KNEE = 1
+/** The tests of the knee's formula itself turn the default 1.5 × headroom and the fill off. */
+const KNEE = { headroom: 1, fillBelow: null }
 /** A middle workload: knee 1 + 7 = 8 under a GIL. */
 const ioEight: Workload = { cpuNs: 1_000_000, ioNs: 7_000_000, sleepNs: 0 }
 
@@ -41,7 +42,7 @@ test('CPU-bound under the GIL: never grows past 3 from 4, settles at 1–2', (t)
 test('sleep-dominated: grows to within 20 % of 1 + io/cpu, within five windows', (t) => {
   const knee = kneeSize(WORKLOADS.sleepDominated, DEFAULT_PLANT) // 20
   const steps = simulate({
-    policy: new GaugePolicy({ headroom: KNEE }),
+    policy: new GaugePolicy(KNEE),
     phases: [{ windows: 30, workload: WORKLOADS.sleepDominated }],
     initialSize: 4,
   })
@@ -63,7 +64,7 @@ test('phase change: reaches the new target (±20 %) within five windows, both wa
   ]
   for (const seed of [1, 2]) {
     const steps = simulate({
-      policy: new GaugePolicy({ headroom: KNEE }),
+      policy: new GaugePolicy(KNEE),
       phases,
       initialSize: 4,
       plant: { seed, noise: 0.05 },
@@ -99,7 +100,8 @@ test('with ±10 % throughput noise, the size stays within ±2 after settling', (
         initialSize: 4,
         plant: { seed, noise: 0.1 },
       })
-      const settled = sizesOf(steps).slice(12)
+      // Settled: after the steps, one probe and one fill (each judged on 3 intervals).
+      const settled = sizesOf(steps).slice(14)
       const sorted = [...settled].sort((a, b) => a - b)
       const median = sorted[Math.floor(sorted.length / 2)] ?? 0
       t.true(
@@ -129,7 +131,7 @@ test('without a GIL: N* ≈ cores × (1 + io/cpu)', (t) => {
   const workload: Workload = { cpuNs: 2_000_000, ioNs: 6_000_000, sleepNs: 0 }
   const plant: Partial<PlantConfig> = { gil: false, cores: 4 }
   const steps = simulate({
-    policy: new GaugePolicy({ headroom: KNEE }),
+    policy: new GaugePolicy(KNEE),
     phases: [{ windows: 25, workload }],
     initialSize: 4,
     plant,
@@ -138,7 +140,7 @@ test('without a GIL: N* ≈ cores × (1 + io/cpu)', (t) => {
   t.true(within(steps.at(-1)?.size ?? 0, 16, 0.2), sizesOf(steps).join(' '))
   // Told explicitly that there is a GIL, the same measurements give 1 + 3 = 4.
   const forced = simulate({
-    policy: new GaugePolicy({ gilEnabled: true, headroom: KNEE }),
+    policy: new GaugePolicy({ ...KNEE, gilEnabled: true }),
     phases: [{ windows: 10, workload }],
     initialSize: 4,
     plant,
@@ -148,12 +150,12 @@ test('without a GIL: N* ≈ cores × (1 + io/cpu)', (t) => {
 
 test('runq is contention, not serial work: other processes on the core do not lower the target', (t) => {
   const quiet = simulate({
-    policy: new GaugePolicy({ headroom: KNEE }),
+    policy: new GaugePolicy(KNEE),
     phases: [{ windows: 1, workload: ioEight }],
     initialSize: 4,
   })
   const busy = simulate({
-    policy: new GaugePolicy({ headroom: KNEE }),
+    policy: new GaugePolicy(KNEE),
     phases: [{ windows: 1, workload: ioEight }],
     initialSize: 4,
     plant: { externalCpuShare: 0.5 },
@@ -204,7 +206,7 @@ test('a move that lowers throughput beyond noise is undone', (t) => {
 
 test('no window (rusage tier): falls back to task times, slower but the same direction', (t) => {
   const cpu = simulate({
-    policy: new GaugePolicy({ headroom: KNEE }),
+    policy: new GaugePolicy(KNEE),
     phases: [{ windows: 30, workload: WORKLOADS.cpuBound }],
     initialSize: 4,
     plant: { tier: 'rusage' },
@@ -213,7 +215,7 @@ test('no window (rusage tier): falls back to task times, slower but the same dir
   t.true(Math.max(...cpu.map((s) => s.decision.size)) <= 4)
   t.true((cpu.at(-1)?.size ?? 99) <= 2, sizesOf(cpu).join(' '))
   const sleep = simulate({
-    policy: new GaugePolicy({ headroom: KNEE }),
+    policy: new GaugePolicy(KNEE),
     phases: [{ windows: 30, workload: WORKLOADS.sleepDominated }],
     initialSize: 4,
     plant: { tier: 'rusage' },
@@ -237,7 +239,7 @@ test('no growth without a backlog', (t) => {
 
 test('every decision records its reason and inputs', (t) => {
   const steps = simulate({
-    policy: new GaugePolicy({ headroom: KNEE }),
+    policy: new GaugePolicy(KNEE),
     phases: [{ windows: 6, workload: ioEight }],
     initialSize: 4,
   })
@@ -251,7 +253,7 @@ test('every decision records its reason and inputs', (t) => {
 })
 
 test('throughput feedback alone: a grow that halves throughput goes back, and the target follows', (t) => {
-  const g = new GaugePolicy({ headroom: KNEE })
+  const g = new GaugePolicy(KNEE)
   // Task times only, wait ratio 9 → target 10; the contention proxy stays 0 (wall − cpu never changes).
   const at = (size: number, throughput: number) =>
     taskInput({ size, throughput, completions: throughput / 2, meanCpuNs: 1e6, meanWallNs: 10e6 })
@@ -296,7 +298,7 @@ test('observe() turns the window GIL-held share into GIL-held CPU per task, capp
 })
 
 test('after a growth, intervals while new workers set up are not used to judge it', (t) => {
-  const g = new GaugePolicy({ headroom: KNEE })
+  const g = new GaugePolicy(KNEE)
   const at = (size: number, throughput: number, over: Record<string, number> = {}) =>
     taskInput({ size, throughput, completions: throughput / 2, meanCpuNs: 1e6, meanWallNs: 10e6, ...over })
   t.is(g.decide(at(4, 400)).size, 9)
@@ -315,13 +317,85 @@ test('after a growth, intervals while new workers set up are not used to judge i
 })
 
 test('a growth is judged at once when the first tasks cost what the others do', (t) => {
-  const g = new GaugePolicy({ headroom: KNEE })
+  const g = new GaugePolicy(KNEE)
   const at = (size: number, throughput: number, over: Record<string, number> = {}) =>
     taskInput({ size, throughput, completions: throughput / 2, meanCpuNs: 1e6, meanWallNs: 10e6, ...over })
   t.is(g.decide(at(4, 400)).size, 9)
   const judged = g.decide(at(9, 200, { warmupCompletions: 5, warmupCpuNs: 5e6 }))
   t.is(judged.size, 4)
   t.regex(judged.reason, /lowered throughput/)
+})
+
+/** Knee 1 + 40/10 = 5; task times that vary (cv² = 2) keep the curve rising to 19 threads. */
+const variable: Workload = { cpuNs: 10_000_000, ioNs: 40_000_000, sleepNs: 0 }
+const variablePlant: Partial<PlantConfig> = { serviceCv2: 2, handoffPenalty: 0.002 }
+
+test('fill: where the curve keeps rising past 1.5 × the knee, gauge grows while the bottleneck is short of busy', (t) => {
+  const best = bestStaticSize(variable, { ...DEFAULT_PLANT, ...variablePlant })
+  t.true(best.size > 2 * kneeSize(variable, DEFAULT_PLANT), `best static ${best.size}`)
+  const tailShare = (fillBelow: number | null, seed: number) => {
+    const steps = simulate({
+      policy: new GaugePolicy({ fillBelow }),
+      phases: [{ windows: 40, workload: variable }],
+      initialSize: 4,
+      plant: { ...variablePlant, seed, noise: 0.1 },
+    })
+    const tail = steps.slice(-10)
+    return { share: tail.reduce((s, x) => s + x.throughput, 0) / 10 / best.throughput, steps }
+  }
+  for (const seed of [1, 2, 3]) {
+    const filled = tailShare(0.95, seed)
+    const sizes = sizesOf(filled.steps).join(' ')
+    t.true(filled.share >= 0.95, `seed ${seed}: ${filled.share} ${sizes}`)
+    t.true(
+      filled.steps.some((s) => /filling/.test(s.decision.reason)),
+      sizes,
+    )
+    // Without the fill gauge stays at 1.5 × the knee, short of the best static pool.
+    t.true(tailShare(null, seed).share < 0.94)
+  }
+})
+
+test('a fill that does not make the bottleneck busier is undone and not tried again', (t) => {
+  // Half the core taken by another process: the pool's CPU never fills it, whatever the size.
+  const plant = { externalCpuShare: 0.5, seed: 3 }
+  const steps = simulate({
+    policy: new GaugePolicy(),
+    phases: [{ windows: 40, workload: variable }],
+    initialSize: 4,
+    plant,
+  })
+  const reasons = steps.map((s) => s.decision.reason)
+  const undone = reasons.findIndex((r) => /^fill \d+ → \d+: .*back to/.test(r))
+  t.true(undone >= 0, reasons.join('\n'))
+  t.false(
+    reasons.slice(undone + 1).some((r) => /filling/.test(r)),
+    reasons.join('\n'),
+  )
+  const sizes = sizesOf(steps)
+  t.true(Math.max(...sizes) <= 4 * kneeSize(variable, DEFAULT_PLANT), sizes.join(' '))
+  const best = bestStaticSize(variable, { ...DEFAULT_PLANT, ...plant })
+  t.true(
+    steps.slice(-10).reduce((s, x) => s + x.throughput, 0) / 10 >= 0.95 * best.throughput,
+    sizes.join(' '),
+  )
+})
+
+test('bottleneckUtilisation: the busier of the GIL (held share) and the cores (CPU / wall / cores)', (t) => {
+  const base = simulateWindow() // 100 ms of CPU in 500 ms
+  const win = (cpuNs: number, gilHeld: number | null) => ({
+    ...base,
+    total: { ...base.total, gilHeld, times: { ...base.total.times, cpu: cpuNs } },
+  })
+  // 800 ms of CPU in 500 ms on 2 cores: cores 0.8 busy; the GIL, held 30 % of the time, is not the bound.
+  t.is(bottleneckUtilisation(win(800e6, 0.3), 2, true), 0.8)
+  // Pure Python: the GIL held 90 % while one core is 45 % busy.
+  t.is(bottleneckUtilisation(win(450e6, 0.9), 2, true), 0.9)
+  // GIL hold not measured: all CPU holds it, capped at 1.
+  t.is(bottleneckUtilisation(win(300e6, null), 2, true), 0.6)
+  t.is(bottleneckUtilisation(win(800e6, null), 2, true), 1)
+  // No GIL: the cores only.
+  t.is(bottleneckUtilisation(win(300e6, null), 2, false), 0.3)
 })
 
 /** A 500 ms window of the plant with 100 ms of thread CPU in it. */

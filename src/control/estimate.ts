@@ -31,6 +31,12 @@ export interface Observation {
   apparentWaitNs: number
   /** Per-task CPU that held the GIL (ns): at most cpuNs; null when not measured. */
   gilHeldNs: number | null
+  /**
+   * How busy the bottleneck was: the larger of the GIL's held share of wall time (GIL builds; all CPU
+   * counts as GIL-held when that is not measured) and the process's CPU time over the cores. From task
+   * times alone, null.
+   */
+  utilisation: number | null
   /** Per-task time waiting for a CPU (ns); 0 when unknown. */
   runqNs: number
   /** Share of busy time lost to contention (gil + lock + runq); from tasks alone, null. */
@@ -42,8 +48,8 @@ export interface Observation {
   backlog: boolean
 }
 
-/** Read one interval; null when it carries no usable CPU time. */
-export function observe(input: ControlInput): Observation | null {
+/** Read one interval (`gil`: whether the process has one); null when it carries no usable CPU time. */
+export function observe(input: ControlInput, gil = gilEnabled(input, 'auto')): Observation | null {
   const { window, tasks } = input
   if (tasks.meanCpuNs <= 0 || tasks.completions <= 0) return null
   const apparentWaitNs = Math.max(0, tasks.meanWallNs - tasks.meanCpuNs)
@@ -61,6 +67,7 @@ export function observe(input: ControlInput): Observation | null {
       gilHeldNs,
       waitNs: (t.io + t.sleep) * perCpu,
       runqNs: t.runq * perCpu,
+      utilisation: bottleneckUtilisation(window, input.cores, gil),
       contentionShare: window.total.gilShare + window.total.lockShare + window.total.runqShare,
       gilShare: window.total.gilShare,
       runqShare: window.total.runqShare,
@@ -73,6 +80,7 @@ export function observe(input: ControlInput): Observation | null {
     gilHeldNs: null,
     waitNs: apparentWaitNs,
     runqNs: 0,
+    utilisation: null,
     contentionShare: null,
     gilShare: null,
     runqShare: null,
@@ -89,6 +97,20 @@ export function gilHeldCpuNs(window: Window, cpuNs: number): number | null {
   const cpu = window.total.times.cpu
   if (held === null || cpu <= 0) return null
   return cpuNs * Math.min(1, (held * window.durationNs) / cpu)
+}
+
+/**
+ * Share of its capacity the bottleneck was busy in a window: the GIL (held share of wall time) or the cores
+ * (CPU time / wall / cores), whichever is busier. Process CPU counts every thread, workers or not: all of it
+ * occupies the cores.
+ */
+export function bottleneckUtilisation(window: Window, cores: number, gil: boolean): number | null {
+  if (window.durationNs <= 0) return null
+  const cpuRate = window.total.times.cpu / window.durationNs
+  const coreShare = Math.min(1, cpuRate / Math.max(1, cores))
+  if (!gil) return coreShare
+  const gilShare = window.total.gilHeld ?? Math.min(1, cpuRate)
+  return Math.max(coreShare, gilShare)
 }
 
 /** Threads needed to keep the bottleneck (the GIL or the cores) busy (unclamped, ≥ 1). */

@@ -1,5 +1,11 @@
 export { BETAPOOL_RULES, type BetapoolOptions, BetapoolPolicy, cpuPercent } from './betapool.js'
-export { feedForwardTarget, gilEnabled, type Observation, observe } from './estimate.js'
+export {
+  bottleneckUtilisation,
+  feedForwardTarget,
+  gilEnabled,
+  type Observation,
+  observe,
+} from './estimate.js'
 export { makePolicy, type PolicySpec } from './factory.js'
 export { GAUGE_DEFAULTS, type GaugeOptions, GaugePolicy } from './gauge.js'
 export { DecisionHistory, type DecisionRecord } from './history.js'

@@ -41,6 +41,12 @@ export interface PlantConfig {
   shareNoise: number
   /** Share of one core taken by other processes. */
   externalCpuShare: number
+  /**
+   * Squared coefficient of variation of the serial work per task (1: exponential, as plain MVA assumes).
+   * Larger values bend the curve later: at 1.5 × the knee the bottleneck is busier than 95 % only for
+   * cv² ≤ 1, so this is what makes a plant whose knee the feed-forward underestimates.
+   */
+  serviceCv2: number
   /** Tasks waiting in the queue while the pool is saturated. */
   backlog: number
   /** Offered load (tasks/s); when the pool can do more, the queue is empty and workers idle. */
@@ -57,6 +63,7 @@ export const DEFAULT_PLANT: PlantConfig = {
   noise: 0,
   shareNoise: 0.02,
   externalCpuShare: 0,
+  serviceCv2: 1,
   backlog: 64,
   arrivalRate: null,
   tier: 'sample',
@@ -95,12 +102,16 @@ export function plantPoint(w: Workload, n: number, cfg: PlantConfig): PlantPoint
   const queued = service / servers
   const fixedDelay = service - queued
   let q = 0
+  let u = 0
   let residence = service
   let x = 0
   for (let k = 1; k <= n; k++) {
-    residence = queued * (1 + q) + fixedDelay
+    // The arrival theorem with a non-exponential server: the task in service has a residual of
+    // S(1 + cv²)/2 instead of S (an approximation; exact for cv² = 1).
+    residence = queued * (1 + q + (u * (cfg.serviceCv2 - 1)) / 2) + fixedDelay
     x = k / (z + residence)
-    q = x * queued * (1 + q)
+    q = x * (residence - fixedDelay)
+    u = Math.min(1, x * queued)
   }
   const stationWait = Math.max(0, residence - c)
   const slowdown = service - c - penalty // preemption by other processes
