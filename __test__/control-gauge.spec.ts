@@ -381,6 +381,34 @@ test('a fill that does not make the bottleneck busier is undone and not tried ag
   )
 })
 
+test('a fill is judged before a size-dependent reading can pass for a new workload', (t) => {
+  // Past 12 threads the probe reads 60 % less I/O per task (as sleep misread as runq can on a full core):
+  // an artefact of the size, which must not start a phase while the fill to that size is judged.
+  const plant = new Plant({ ...variablePlant, seed: 1 })
+  const policy = new GaugePolicy()
+  const reasons: string[] = []
+  let size = 4
+  for (let i = 0; i < 40; i++) {
+    const seen = plant.observe(variable, size, 500e6)
+    let window = seen.window
+    if (window && size > 12) {
+      const times = { ...window.total.times, io: 0.4 * window.total.times.io }
+      window = { ...window, total: { ...window.total, times } }
+    }
+    const d = policy.decide({ window, tasks: seen.tasks, size, min: 1, max: 128, cores: 1, nowMs: i * 500 })
+    reasons.push(d.reason)
+    size = d.size
+  }
+  t.true(
+    reasons.some((r) => /filling 1[3-9]/.test(r)),
+    reasons.join('\n'),
+  )
+  t.false(
+    reasons.some((r) => /workload changed/.test(r)),
+    reasons.join('\n'),
+  )
+})
+
 test('bottleneckUtilisation: the busier of the GIL (held share) and the cores (CPU / wall / cores)', (t) => {
   const base = simulateWindow() // 100 ms of CPU in 500 ms
   const win = (cpuNs: number, gilHeld: number | null) => ({

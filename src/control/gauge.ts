@@ -5,7 +5,8 @@
  *  1. An interval with fewer than `minCompletions` completions is not used (held, recorded as such).
  *  2. Phase check: per-task cpu or per-task genuine wait moving by more than `phaseChangeRatio` (twice in a
  *     row, or once by more than 2×), or throughput at an unchanged size leaving its band twice, starts a new
- *     phase: everything learnt about sizes is forgotten and the steps start large again.
+ *     phase: everything learnt about sizes is forgotten and the steps start large again. Not while a probe
+ *     or fill is being judged.
  *  3. Feed-forward target (estimate.ts), smoothed (EWMA 0.5), times a feedback `bias` (1 at a phase start).
  *  3a. Warm-up: after a growth, intervals in which the new workers have not all finished a first task, or in
  *     which first tasks cost materially more CPU than the others (per-thread set-up such as an ONNX Runtime
@@ -153,6 +154,11 @@ export class GaugePolicy implements Policy {
   private quietIntervals = 0
   private probeAllowed = true
   private fillAllowed = true
+  /**
+   * The size the last kept fill reached: the target's floor for the rest of the phase. What the probe
+   * reads can move with the size (see decide), and the feed-forward would otherwise walk the pool back.
+   */
+  private fillFloor = 0
   /** The knee (feed-forward target without headroom) of the last interval, for the fill's cap. */
   private knee = 1
   /** Smallest per-task wall − cpu in this phase (tasks-only estimate of genuine wait). */
@@ -189,7 +195,12 @@ export class GaugePolicy implements Policy {
     if (warming)
       return { size, reason: warming, inputs: { ...base, warmupCompletions: input.tasks.warmupCompletions } }
 
-    const phaseNote = this.checkPhase(obs, size)
+    // While a probe or fill is judged the size is new, and what the probe measures can move with the size
+    // itself (measured: balanced on one core, (io+sleep)/cpu 3 at 8 threads, 1.0–1.5 at 12–14); it would
+    // look like a new workload and start a phase before the move is judged. Judge it first.
+    const pending = this.lastMove
+    const judging = (pending?.kind === 'probe' || pending?.kind === 'fill') && pending.to === size
+    const phaseNote = judging ? null : this.checkPhase(obs, size)
     if (obs.source === 'tasks') {
       this.minApparentWaitNs = Math.min(this.minApparentWaitNs, obs.apparentWaitNs)
       obs.waitNs = this.minApparentWaitNs
@@ -199,7 +210,9 @@ export class GaugePolicy implements Policy {
 
     this.knee = feedForwardTarget(obs, gil, input.cores)
     const raw = this.options.headroom * this.knee
-    this.targetEstimate = this.targetEstimate === null ? raw : 0.5 * this.targetEstimate + 0.5 * raw
+    // Readings at a size being judged do not move the estimate: judging it decides whether they count.
+    if (!judging || this.targetEstimate === null)
+      this.targetEstimate = this.targetEstimate === null ? raw : 0.5 * this.targetEstimate + 0.5 * raw
     const band = this.noiseBand()
     const here = this.recordAt(size)
     const judged = this.judgeLastMove(obs, size, band)
@@ -207,7 +220,7 @@ export class GaugePolicy implements Policy {
     if (obs.contentionShare !== null) here.contention.add(obs.contentionShare)
     if (obs.utilisation !== null) here.utilisation.add(obs.utilisation)
 
-    const target = clampSize(this.targetEstimate * this.bias, input.min, input.max)
+    const target = clampSize(Math.max(this.fillFloor, this.targetEstimate * this.bias), input.min, input.max)
     const best = this.bestKnown()
     const inputs = {
       ...base,
@@ -226,6 +239,7 @@ export class GaugePolicy implements Policy {
       rawTarget: round3(raw),
       target,
       bias: round3(this.bias),
+      fillFloor: this.fillFloor,
       noiseBand: round3(band),
       bestSize: best?.size ?? null,
       bestThroughput: best ? round3(best.throughput) : null,
@@ -263,6 +277,7 @@ export class GaugePolicy implements Policy {
       const flat = Math.abs(obs.throughput / here.throughput.mean - 1) <= band
       if (rise > 2 * this.options.contentionRise && flat && size > input.min) {
         const to = size - 1
+        this.fillFloor = Math.min(this.fillFloor, to)
         this.move(size, to, 'step')
         return { size: to, reason: `contention up ${pct(rise)} at flat throughput: −1`, gain: 0 }
       }
@@ -299,6 +314,7 @@ export class GaugePolicy implements Policy {
     if (this.quietIntervals >= 2 && best && here && here.throughput.n >= 2 && best.size !== size) {
       if (best.throughput > here.throughput.mean * (1 + band)) {
         this.bias = best.size / (this.targetEstimate ?? best.size)
+        this.fillFloor = Math.min(this.fillFloor, best.size)
         this.move(size, best.size, 'best')
         return {
           size: best.size,
@@ -410,6 +426,7 @@ export class GaugePolicy implements Policy {
     const rise = busyAfter === null || before.utilisation.n === 0 ? null : busyAfter - before.utilisation.mean
     if (rise !== null && rise >= this.options.fillMinRise && gain >= 0) {
       this.bias = move.to / (this.targetEstimate ?? move.to)
+      this.fillFloor = move.to
       return null
     }
     this.fillAllowed = false
@@ -519,6 +536,7 @@ export class GaugePolicy implements Policy {
     this.quietIntervals = 0
     this.probeAllowed = true
     this.fillAllowed = true
+    this.fillFloor = 0
     this.minApparentWaitNs = Number.POSITIVE_INFINITY
     this.previous = null
   }
