@@ -383,7 +383,8 @@ test('a fill that does not make the bottleneck busier is undone and not tried ag
 
 test('a fill is judged before a size-dependent reading can pass for a new workload', (t) => {
   // Past 12 threads the probe reads 60 % less I/O per task (as sleep misread as runq can on a full core):
-  // an artefact of the size, which must not start a phase while the fill to that size is judged.
+  // an artefact of the size, which must not start a phase while the fill to that size is judged, nor after
+  // the fill is kept (its size's readings become the reference).
   const plant = new Plant({ ...variablePlant, seed: 1 })
   const policy = new GaugePolicy()
   const reasons: string[] = []

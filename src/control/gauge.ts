@@ -352,7 +352,8 @@ export class GaugePolicy implements Policy {
     // Growth hides only genuine waits, and only helps when work is queued for a worker.
     if (!obs.backlog || obs.waitNs < 0.05 * obs.cpuNs) return null
     const cap = clampSize(this.options.fillCapKnees * this.knee, input.min, input.max)
-    const share = Math.min(0.5, 5 * (below - busy.mean))
+    // Near saturation each thread adds little: a step of one would gain less than the noise can show.
+    const share = Math.min(0.5, 10 * (below - busy.mean))
     const to = Math.min(cap, size + Math.max(1, Math.round(size * share)))
     if (to <= size) return null
     return { to, reason: `bottleneck busy ${pct(busy.mean)} < ${pct(below)}: filling ${to}` }
@@ -398,7 +399,10 @@ export class GaugePolicy implements Policy {
     if (grew && gain < band / 2 && contentionUp) return back(`gained ${pct(gain)} while contention rose`)
     if (move.kind === 'probe') {
       if (grew && gain < band) return back(`probe gained only ${pct(gain)}`)
-      if (grew) this.bias = move.to / (this.targetEstimate ?? move.to)
+      if (grew) {
+        this.bias = move.to / (this.targetEstimate ?? move.to)
+        this.rebasePhase(obs)
+      }
       // A downward probe pays when it exposed contention (the tasks' wall − cpu fell).
       if (!grew && !(obs.apparentWaitNs < 0.9 * (move.fromApparentWaitNs ?? 0))) this.probeAllowed = false
     }
@@ -427,6 +431,7 @@ export class GaugePolicy implements Policy {
     if (rise !== null && rise >= this.options.fillMinRise && gain >= 0) {
       this.bias = move.to / (this.targetEstimate ?? move.to)
       this.fillFloor = move.to
+      this.rebasePhase(obs)
       return null
     }
     this.fillAllowed = false
@@ -520,6 +525,12 @@ export class GaugePolicy implements Policy {
     ref.cpuNs = 0.7 * ref.cpuNs + 0.3 * obs.cpuNs
     if (obs.source === 'window' || sameSize) ref.waitNs = 0.7 * ref.waitNs + 0.3 * wait
     return null
+  }
+
+  /** A kept probe or fill: its size's readings are the phase's reference from now on. */
+  private rebasePhase(obs: Observation): void {
+    this.ref = { cpuNs: obs.cpuNs, waitNs: obs.source === 'window' ? obs.waitNs : obs.apparentWaitNs }
+    this.suspicious = 0
   }
 
   private startPhase(obs: Observation): void {
