@@ -1,10 +1,12 @@
 import test from 'ava'
 import { fullConfig } from '../src/bench/config.js'
+import { describeError } from '../src/bench/load.js'
 import { markdownReport } from '../src/bench/markdown.js'
 import { findShortfalls, reasonKind } from '../src/bench/shortfalls.js'
 import { confirmedBest, convergenceTime, meanSize, percentile, spread, topSizes } from '../src/bench/stats.js'
 import { chartSvg } from '../src/bench/svg.js'
 import type { AdaptiveResult, BenchResult, ProfileCoresResult } from '../src/bench/types.js'
+import { PythonError } from '../src/bridge/index.js'
 
 test('convergence: first time after which the size stays within 5 % (±1) of its final size', (t) => {
   t.is(convergenceTime([[0, 4]], 4), null, 'never moved')
@@ -182,4 +184,19 @@ test("candidates: the sweep's best sizes, and the best of their longer runs", (t
     'the sweep ranked 16 first, its longer run decides',
   )
   t.is(confirmedBest([{ n: 2, throughput: null }]), null)
+})
+
+test('a failed pair is reported with where its Python task raised', (t) => {
+  const error = new PythonError(
+    'onnx-mobilenetv2',
+    'RecursionError',
+    'maximum recursion depth exceeded',
+    'Traceback (most recent call last):\n  File "/x/tasks.py", line 9, in run\n    f()\n  File "/x/edge_ai.py", line 341, in _onnx_session\n    sess = ort.InferenceSession(path)\nRecursionError: maximum recursion depth exceeded\n',
+  )
+  t.is(
+    describeError(error),
+    `'onnx-mobilenetv2' raised RecursionError: maximum recursion depth exceeded (File "/x/edge_ai.py", line 341, in _onnx_session)`,
+  )
+  t.is(describeError(new Error('spawn failed')), 'spawn failed')
+  t.is(describeError('odd'), 'odd')
 })

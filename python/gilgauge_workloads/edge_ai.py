@@ -28,14 +28,30 @@ class MissingDependency(ImportError):
     """A profile's optional dependency (or generated model) is not available."""
 
 
+_imported = {}
+_import_lock = threading.Lock()
+
+
 def _need(module, profile):
-    try:
-        return importlib.import_module(module)
-    except ImportError as e:
-        raise MissingDependency(
-            "profile %r needs the %r package, which %s cannot import (%s): %s"
-            % (profile, module, sys.executable, e, SETUP_HINT)
-        ) from e
+    m = _imported.get(module)
+    if m is not None:
+        return m
+    # A package's first import racing in dozens of fresh worker threads can hand some of them a half-
+    # initialised module (the import machinery breaks apparent lock cycles that way); the bench once
+    # saw every ONNX call fail with RecursionError in a fresh 64-thread companion (not reproduced on
+    # demand; this race is the likely cause). Import once, in turn.
+    with _import_lock:
+        m = _imported.get(module)
+        if m is None:
+            try:
+                m = importlib.import_module(module)
+            except ImportError as e:
+                raise MissingDependency(
+                    "profile %r needs the %r package, which %s cannot import (%s): %s"
+                    % (profile, module, sys.executable, e, SETUP_HINT)
+                ) from e
+            _imported[module] = m
+    return m
 
 
 _cache = {}

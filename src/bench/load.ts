@@ -2,7 +2,7 @@
  * Closed-loop load on a bridge: keeps `target()` calls outstanding (re-checked after every completion
  * and every 50 ms, so it follows resizes), and records each completion's time and latency.
  */
-import type { PythonBridge } from '../bridge/index.js'
+import { type PythonBridge, PythonError } from '../bridge/index.js'
 
 export class ClosedLoop {
   /** Completion times (ms, performance.now()) and latencies (ms), in completion order. */
@@ -53,7 +53,7 @@ export class ClosedLoop {
         this.outstanding--
         if (this.stopped) return
         this.errors++
-        this.firstError ??= error instanceof Error ? error.message : String(error)
+        this.firstError ??= describeError(error)
         // A task that fails every time would spin; stop after a few.
         if (this.errors >= 20) this.stop()
         else this.pump()
@@ -99,3 +99,16 @@ export class ClosedLoop {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** An error's message and, for a Python exception, where it was raised (the traceback's last frame). */
+export function describeError(error: unknown): string {
+  if (error instanceof PythonError) {
+    const frames = error.traceback
+      .trim()
+      .split('\n')
+      .filter((l) => l.trimStart().startsWith('File '))
+    const last = frames.at(-1)?.trim()
+    return last ? `${error.message} (${last})` : error.message
+  }
+  return error instanceof Error ? error.message : String(error)
+}

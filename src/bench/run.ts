@@ -1,6 +1,7 @@
 /** Orchestration: every profile × core count, in order; results aggregated as they come. */
 import { pinNodeAwayFrom } from './affinity.js'
 import { ALL_PROFILES, cpusFor, POLICIES, plannedMs } from './config.js'
+import { describeError } from './load.js'
 import type { Progress } from './progress.js'
 import {
   adaptiveRun,
@@ -46,12 +47,32 @@ export async function runAll(cfg: BenchConfig, ctx: RunContext): Promise<Profile
   for (const [i, { profile, cores }] of combos.entries()) {
     const label = `${profile} · ${cores} core${cores > 1 ? 's' : ''} (${i + 1}/${combos.length})`
     const nodeCpus = pinNodeAwayFrom(cpusFor(cores))
-    const result = await runOne(profile, cores, cfg, ctx, label)
+    const result = await runOne(profile, cores, cfg, ctx, label).catch((error: unknown) => {
+      // One pair that fails must not cost the rest of a long run: record why, go on.
+      const why = `failed: ${describeError(error)}`
+      ctx.progress.say(`${label}: ${why}`)
+      return failedResult(profile, cores, why)
+    })
     result.nodeCpus = nodeCpus
     results.push(result)
     await ctx.onResult?.(result)
   }
   return results
+}
+
+function failedResult(profile: string, cores: number, why: string): ProfileCoresResult {
+  return {
+    profile,
+    cores,
+    cpus: cpusFor(cores),
+    unavailable: why,
+    sweep: [],
+    best: null,
+    cliff: { dropAt512Plus: null, dropAtLargest: null, largestN: null },
+    adaptive: [],
+    peers: [],
+    elapsedMs: 0,
+  }
 }
 
 async function runOne(

@@ -117,7 +117,10 @@ export interface ProfileCoresResult {
   cpus: number[]
   /** Where this Node process (load generator, bridge, monitor) ran meanwhile. */
   nodeCpus?: string
-  /** Set when the profile cannot run here (missing dependency or model); nothing else is then filled in. */
+  /**
+   * Set when the profile was not measured: it cannot run here (missing dependency or model), or the run
+   * failed ("failed: …", with the error); nothing else is then filled in.
+   */
   unavailable?: string
   sweep: StaticPoint[]
   /**
