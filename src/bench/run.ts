@@ -51,7 +51,7 @@ export async function runAll(cfg: BenchConfig, ctx: RunContext): Promise<Profile
       // One pair that fails must not cost the rest of a long run: record why, go on.
       const why = `failed: ${describeError(error)}`
       ctx.progress.say(`${label}: ${why}`)
-      return failedResult(profile, cores, why)
+      return { ...emptyResult(profile, cores), unavailable: why }
     })
     result.nodeCpus = nodeCpus
     results.push(result)
@@ -60,12 +60,12 @@ export async function runAll(cfg: BenchConfig, ctx: RunContext): Promise<Profile
   return results
 }
 
-function failedResult(profile: string, cores: number, why: string): ProfileCoresResult {
+/** A result with nothing measured yet. */
+function emptyResult(profile: string, cores: number): ProfileCoresResult {
   return {
     profile,
     cores,
     cpus: cpusFor(cores),
-    unavailable: why,
     sweep: [],
     best: null,
     cliff: { dropAt512Plus: null, dropAtLargest: null, largestN: null },
@@ -86,17 +86,7 @@ async function runOne(
   const plan = plannedMs(cfg)
   const { progress } = ctx
   const target: Target = { python: ctx.python, pythonPath: ctx.pythonPath, profile, cpus: cpusFor(cores) }
-  const result: ProfileCoresResult = {
-    profile,
-    cores,
-    cpus: target.cpus,
-    sweep: [],
-    best: null,
-    cliff: { dropAt512Plus: null, dropAtLargest: null, largestN: null },
-    adaptive: [],
-    peers: [],
-    elapsedMs: 0,
-  }
+  const result = emptyResult(profile, cores)
 
   progress.say(`${label}: checking that the profile runs`)
   const why = await checkProfile(target)
