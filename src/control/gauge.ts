@@ -198,8 +198,7 @@ export class GaugePolicy implements Policy {
     // While a probe or fill is judged the size is new, and what the probe measures can move with the size
     // itself (measured: balanced on one core, (io+sleep)/cpu 3 at 8 threads, 1.0–1.5 at 12–14); it would
     // look like a new workload and start a phase before the move is judged. Judge it first.
-    const pending = this.lastMove
-    const judging = (pending?.kind === 'probe' || pending?.kind === 'fill') && pending.to === size
+    const judging = this.moveUnderJudgement(size) !== null
     const phaseNote = judging ? null : this.checkPhase(obs, size)
     if (obs.source === 'tasks') {
       this.minApparentWaitNs = Math.min(this.minApparentWaitNs, obs.apparentWaitNs)
@@ -260,8 +259,8 @@ export class GaugePolicy implements Policy {
     input: ControlInput,
   ): { size: number; reason: string; gain: number } {
     if (judged) return { ...this.move(size, judged.size, 'back'), reason: judged.reason, gain: 0 }
-    const pending = this.lastMove
-    if ((pending?.kind === 'probe' || pending?.kind === 'fill') && pending.to === size) {
+    const pending = this.moveUnderJudgement(size)
+    if (pending) {
       return {
         size,
         reason: `${pending.kind === 'fill' ? 'filling' : 'probing'} ${size} (against ${pending.from})`,
@@ -373,7 +372,7 @@ export class GaugePolicy implements Policy {
     let gain = obs.throughput / before.throughput.mean - 1
     let band = singleBand
     const grew = move.to > move.from
-    if (move.kind === 'fill') return this.judgeFill(move, obs, size)
+    if (move.kind === 'fill') return this.judgeFill(move, before, obs, size)
     if (move.kind === 'probe' && grew) {
       // A probe is judged on the mean of several intervals, against a band for means, not single values.
       const at = this.sizes.get(size)
@@ -382,8 +381,7 @@ export class GaugePolicy implements Policy {
         this.lastMove = move
         return null
       }
-      const mean = ((at?.throughput.mean ?? 0) * (k - 1) + obs.throughput) / k
-      gain = mean / before.throughput.mean - 1
+      gain = meanWith(at?.throughput, obs.throughput) / before.throughput.mean - 1
       band = this.meanBand(k, before.throughput.n) ?? band
     }
     const back = (why: string) => {
@@ -409,24 +407,30 @@ export class GaugePolicy implements Policy {
     return null
   }
 
+  /** The probe or fill waiting to be judged at this size, if any. */
+  private moveUnderJudgement(size: number): Move | null {
+    const m = this.lastMove
+    return m && (m.kind === 'probe' || m.kind === 'fill') && m.to === size ? m : null
+  }
+
   /**
    * A fill is judged on the mean of `probeWindows` intervals: kept when the bottleneck got busier by
    * `fillMinRise` and throughput did not fall (a gain of a few per cent cannot be asked of the completions'
    * noise, but a fall can be refused); otherwise back, and no more fills this phase.
    */
-  private judgeFill(move: Move, obs: Observation, size: number): { size: number; reason: string } | null {
-    const before = this.sizes.get(move.from)
+  private judgeFill(
+    move: Move,
+    before: SizeRecord,
+    obs: Observation,
+    size: number,
+  ): { size: number; reason: string } | null {
     const at = this.sizes.get(size)
-    const k = (at?.throughput.n ?? 0) + 1
-    if (!before || k < this.options.probeWindows) {
+    if ((at?.throughput.n ?? 0) + 1 < this.options.probeWindows) {
       this.lastMove = move
       return null
     }
-    const throughput = ((at?.throughput.mean ?? 0) * (k - 1) + obs.throughput) / k
-    const gain = throughput / before.throughput.mean - 1
-    const n = at?.utilisation.n ?? 0
-    const busyAfter =
-      obs.utilisation === null ? null : ((at?.utilisation.mean ?? 0) * n + obs.utilisation) / (n + 1)
+    const gain = meanWith(at?.throughput, obs.throughput) / before.throughput.mean - 1
+    const busyAfter = obs.utilisation === null ? null : meanWith(at?.utilisation, obs.utilisation)
     const rise = busyAfter === null || before.utilisation.n === 0 ? null : busyAfter - before.utilisation.mean
     if (rise !== null && rise >= this.options.fillMinRise && gain >= 0) {
       this.bias = move.to / (this.targetEstimate ?? move.to)
@@ -599,4 +603,10 @@ export class GaugePolicy implements Policy {
 
 function pct(x: number): string {
   return `${Math.round(x * 100)}%`
+}
+
+/** Mean of the values recorded at a size and this interval's value. */
+function meanWith(recorded: RunningStats | undefined, value: number): number {
+  const n = recorded?.n ?? 0
+  return ((recorded?.mean ?? 0) * n + value) / (n + 1)
 }
