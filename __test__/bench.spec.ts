@@ -1,4 +1,5 @@
 import test from 'ava'
+import { combinedMarkdown, combinePasses } from '../src/bench/combine.js'
 import { fullConfig } from '../src/bench/config.js'
 import { describeError } from '../src/bench/load.js'
 import { markdownReport } from '../src/bench/markdown.js'
@@ -199,4 +200,50 @@ test('a failed pair is reported with where its Python task raised', (t) => {
   )
   t.is(describeError(new Error('spawn failed')), 'spawn failed')
   t.is(describeError('odd'), 'odd')
+})
+
+test('passes combined: per pair the median over passes decides, each pass against its own best', (t) => {
+  const first = fixture() // gauge 0.90, paper 0.92, betapool 0.50
+  const second = fixture()
+  const row = second.results[0] as ProfileCoresResult
+  row.adaptive = [adaptive('gauge', 1.02, 9), adaptive('paper', 0.96, 12), adaptive('betapool', 0.6, 20)]
+  second.results.push({ ...row, cores: 2, unavailable: 'failed: boom' })
+  const pairs = combinePasses([
+    { dir: 'a', result: first },
+    { dir: 'b', result: second },
+  ])
+  t.is(pairs.length, 2)
+  const [one, two] = pairs
+  t.is(one?.median.gauge?.median, 0.96)
+  t.is(one?.median.paper?.median, 0.94)
+  t.is(one?.median.gauge?.n, 2)
+  t.true(one?.meetsGoal)
+  t.deepEqual(one?.belowRivals, [])
+  t.is(one?.passes[1]?.gaugeSize, 9)
+  // Failed in its only pass: no number, no verdict.
+  t.is(two?.meetsGoal, null)
+  t.deepEqual(two?.passes, [null, null])
+  // Below a rival on the median even though one pass was above it.
+  const third = fixture()
+  ;(third.results[0] as ProfileCoresResult).adaptive[1] = adaptive('paper', 1.1, 12)
+  const [worse] = combinePasses([
+    { dir: 'a', result: first },
+    { dir: 'c', result: third },
+  ])
+  t.deepEqual(worse?.belowRivals, ['paper'])
+  t.false(worse?.meetsGoal)
+  const md = combinedMarkdown(
+    [
+      { dir: 'a', result: first },
+      { dir: 'b', result: second },
+    ],
+    pairs,
+    'npx gilgauge bench --combine a,b --out c',
+    'one commit',
+  )
+  t.regex(md, /gauge ≥ 0\.95: 1 of 1 pairs; not below any of the three: 1 of 1; both: 1 of 1\./)
+  t.regex(
+    md,
+    /\| balanced \| 1 \| 2 \| 0\.96 \(0\.90–1\.02\) \| 0\.94 \(0\.92–0\.96\) \|.*\| 0\.90 \[5\] · 1\.02 \[9\] \| met \|/,
+  )
 })

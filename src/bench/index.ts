@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { InvalidArgumentError } from '../errors.js'
+import { combinedMarkdown, combinePasses } from './combine.js'
 import { fullConfig, PYTHON_MALLOC_ENV, plannedMs, quickConfig } from './config.js'
 import { markdownReport } from './markdown.js'
 import { Progress } from './progress.js'
@@ -33,6 +34,8 @@ export interface BenchOptions {
   command?: string
   /** Only re-render the report of this result directory (see rerender). */
   render?: string
+  /** Combine the results of these directories (passes) into `out` (see combine). */
+  combine?: string[]
 }
 
 export function benchConfig(options: BenchOptions): BenchConfig {
@@ -163,9 +166,65 @@ export function rerender(dir: string): number {
   return 0
 }
 
+/** Whether src/control and python/ are the same at every pass's commit, said in a sentence. */
+function sameCodeAcross(results: BenchResult[]): string {
+  const commits = [...new Set(results.map((r) => r.environment.commit ?? '?'))]
+  const dirty = results.flatMap((r) => r.environment.dirty ?? [])
+  const note = dirty.length > 0 ? ` (uncommitted changes in some pass: ${dirty.join('; ')})` : ''
+  if (commits.includes('?')) return `unknown: a pass does not name its commit${note}.`
+  const changed = commits
+    .slice(1)
+    .flatMap((c) =>
+      (
+        sh('git', [
+          '-C',
+          REPO,
+          'diff',
+          '--name-only',
+          commits[0] as string,
+          c,
+          '--',
+          'src/control',
+          'python',
+        ]) ?? '?'
+      ).split('\n'),
+    )
+    .filter(Boolean)
+  if (commits.length === 1) return `one commit, ${commits[0]}${note}.`
+  return changed.length === 0
+    ? `identical at commits ${commits.join(', ')} (git diff of src/control and python/ is empty)${note}.`
+    : `**differs** between commits ${commits.join(', ')}: ${[...new Set(changed)].join(', ')}${note}.`
+}
+
+/** Combine passes (result directories) into <out>/combined.json and <out>/combined.md. */
+export function combine(dirs: string[], out: string | undefined, command: string): number {
+  if (dirs.length < 2)
+    throw new InvalidArgumentError('--combine needs at least two result directories, comma-separated')
+  if (!out) throw new InvalidArgumentError('--combine needs --out DIR for the combined report')
+  const sources = dirs.map((dir) => {
+    const file = path.join(path.resolve(dir), 'bench.json')
+    if (!existsSync(file))
+      throw new InvalidArgumentError(`no bench.json in ${dir}: pass directories written by gilgauge bench`)
+    return { dir, result: JSON.parse(readFileSync(file, 'utf8')) as BenchResult }
+  })
+  const pairs = combinePasses(sources)
+  const target = path.resolve(out)
+  mkdirSync(target, { recursive: true })
+  const sameCode = sameCodeAcross(sources.map((s) => s.result))
+  writeFileSync(
+    path.join(target, 'combined.json'),
+    `${JSON.stringify({ command, sources: sources.map((s) => ({ dir: s.dir, commit: s.result.environment.commit, startedAt: s.result.startedAt })), sameCode, pairs }, null, 1)}\n`,
+  )
+  writeFileSync(path.join(target, 'combined.md'), combinedMarkdown(sources, pairs, command, sameCode))
+  process.stderr.write(`combined ${dirs.length} passes into ${path.join(target, 'combined.md')}\n`)
+  return 0
+}
+
 /** Run the benchmark; returns the process exit code (quick mode: 1 if any policy or peer gave no number). */
 export async function bench(options: BenchOptions): Promise<number> {
   if (options.render) return rerender(options.render)
+  if (options.combine)
+    return combine(options.combine, options.out, options.command ?? 'gilgauge bench --combine')
   const cfg = benchConfig(options)
   const python = options.python ?? path.join(REPO, '.venv', 'bin', 'python')
   if (!existsSync(python)) {

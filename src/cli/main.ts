@@ -28,6 +28,7 @@ bench options:
   --policy-seconds S    length of each policy run (20)  --quick         2 profiles, 1 core, short (smoke test)
   --out DIR             result directory                --python PATH   (default <package>/.venv/bin/python)
   --render DIR          only re-write DIR's bench.md and charts from its bench.json and decisions.json
+  --combine A,B --out C  passes A and B side by side: per pair each pass's efficiencies and their medians
 
   --version             print the version
   --help                this text
@@ -66,6 +67,7 @@ async function main(argv: string[]): Promise<number> {
       quick: { type: 'boolean', default: false },
       out: { type: 'string' },
       render: { type: 'string' },
+      combine: { type: 'string' },
     },
   })
   if (values.version) {
@@ -109,6 +111,7 @@ async function main(argv: string[]): Promise<number> {
         quick: values.quick,
         out: values.out,
         render: values.render,
+        combine: values.combine?.split(','),
         // --python defaults to python3 for demo; bench defaults to the package's .venv.
         python: own.some((a) => a === '--python' || a.startsWith('--python=')) ? values.python : undefined,
         command: `npx gilgauge ${own.join(' ')}`,
