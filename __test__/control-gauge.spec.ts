@@ -413,6 +413,49 @@ test('a fill that gains throughput beyond noise is kept even where the busy shar
   }
 })
 
+test("a probe is judged on its own intervals, not on the run's first one at the same size", (t) => {
+  // Knee 1 + 20/10 = 3, started at 4; 4 does 15 % better than 3. The first interval counts half the
+  // completions (the pool and the load start together); it was once averaged into the probe back to 4.
+  const w: Workload = { cpuNs: 10_000_000, ioNs: 20_000_000, sleepNs: 0 }
+  for (const seed of [1, 2, 3]) {
+    const plant = new Plant({ seed, noise: 0.02 })
+    const policy = new GaugePolicy(KNEE)
+    const reasons: string[] = []
+    const sizes: number[] = []
+    const bands: number[] = []
+    let size = 4
+    for (let i = 0; i < 24; i++) {
+      const seen = plant.observe(w, size, 500e6)
+      const ramp = i === 0 ? 0.5 : 1
+      const tasks = {
+        ...seen.tasks,
+        throughput: seen.tasks.throughput * ramp,
+        completions: Math.round(seen.tasks.completions * ramp),
+      }
+      const d = policy.decide({ window: seen.window, tasks, size, min: 1, max: 64, cores: 1, nowMs: i * 500 })
+      reasons.push(d.reason)
+      sizes.push(d.size)
+      bands.push(Number(d.inputs.noiseBand ?? 0))
+      size = d.size
+    }
+    const log = reasons.join('\n')
+    // Nor is that first interval a sample of the noise: 2 % noise keeps the band at its 5 % floor.
+    t.true(
+      bands.slice(8).every((b) => b <= 0.06),
+      bands.join(' '),
+    )
+    t.true(
+      reasons.some((r) => /probing 4/.test(r)),
+      log,
+    )
+    t.false(
+      reasons.some((r) => /^3 → 4 .*back to 3/.test(r)),
+      log,
+    )
+    t.is(sizes.at(-1), 4, sizes.join(' '))
+  }
+})
+
 test('a fill is judged before a size-dependent reading can pass for a new workload', (t) => {
   // Past 12 threads the probe reads 60 % less I/O per task (as sleep misread as runq can on a full core):
   // an artefact of the size, which must not start a phase while the fill to that size is judged, nor after

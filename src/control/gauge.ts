@@ -116,6 +116,11 @@ interface Move {
   kind: 'step' | 'probe' | 'fill' | 'best' | 'back'
   /** Per-task wall − cpu at the old size (for judging downward probes). */
   fromApparentWaitNs?: number
+  /**
+   * What was measured at the new size since this move, for judging a probe or fill on its own intervals:
+   * an earlier visit to the same size (the run's first interval, say) must not vote on this one.
+   */
+  seen: { throughput: RunningStats; utilisation: RunningStats }
 }
 
 interface PhaseReference {
@@ -165,6 +170,8 @@ export class GaugePolicy implements Policy {
   /** Smallest per-task wall − cpu in this phase (tasks-only estimate of genuine wait). */
   private minApparentWaitNs = Number.POSITIVE_INFINITY
   private previous: { size: number; obs: Observation } | null = null
+  /** The first interval of all, kept apart from the sizes' records (see decide); undefined until then. */
+  private coldStart: { size: number; record: SizeRecord } | null | undefined = undefined
 
   /** See Policy.minCompletions: the loop stretches an interval until it has these. */
   get minCompletions(): number {
@@ -216,9 +223,14 @@ export class GaugePolicy implements Policy {
     const band = this.noiseBand()
     const here = this.recordAt(size)
     const judged = this.judgeLastMove(obs, size, band)
-    here.throughput.add(obs.throughput)
-    if (obs.contentionShare !== null) here.contention.add(obs.contentionShare)
-    if (obs.utilisation !== null) here.utilisation.add(obs.utilisation)
+    // The pool and its load start together: the first interval holds the ramp to the first completions
+    // (measured: slm on one core, 24.9/s in its first second, 33–37/s at the same size after). It is kept
+    // apart: only the first move is judged against it, and it is not a sample of the size or the noise.
+    const record =
+      this.coldStart === undefined ? (this.coldStart = { size, record: newRecord() }).record : here
+    record.throughput.add(obs.throughput)
+    if (obs.contentionShare !== null) record.contention.add(obs.contentionShare)
+    if (obs.utilisation !== null) record.utilisation.add(obs.utilisation)
 
     const target = clampSize(Math.max(this.fillFloor, this.targetEstimate * this.bias), input.min, input.max)
     const best = this.bestKnown()
@@ -368,21 +380,18 @@ export class GaugePolicy implements Policy {
     const move = this.lastMove
     this.lastMove = null
     if (!move || move.to !== size || move.kind === 'back') return null
-    const before = this.sizes.get(move.from)
+    const cold = this.coldStart?.size === move.from ? this.coldStart.record : undefined
+    const before = this.sizes.get(move.from)?.throughput.n ? this.sizes.get(move.from) : cold
     if (!before || before.throughput.n === 0) return null
     let gain = obs.throughput / before.throughput.mean - 1
     let band = singleBand
     const grew = move.to > move.from
-    if (move.kind === 'fill') return this.judgeFill(move, before, obs, size)
+    if (move.kind === 'fill') return this.judgeFill(move, before, obs)
     if (move.kind === 'probe' && grew) {
       // A probe is judged on the mean of several intervals, against a band for means, not single values.
-      const at = this.sizes.get(size)
-      const k = (at?.throughput.n ?? 0) + 1
-      if (k < this.options.probeWindows) {
-        this.lastMove = move
-        return null
-      }
-      gain = meanWith(at?.throughput, obs.throughput) / before.throughput.mean - 1
+      const k = move.seen.throughput.n + 1
+      if (k < this.options.probeWindows) return this.judgeLater(move, obs)
+      gain = meanWith(move.seen.throughput, obs.throughput) / before.throughput.mean - 1
       band = this.meanBand(k, before.throughput.n) ?? band
     }
     const back = (why: string) => {
@@ -408,6 +417,14 @@ export class GaugePolicy implements Policy {
     return null
   }
 
+  /** Not enough intervals at the new size yet: keep this one for the move's judgement. */
+  private judgeLater(move: Move, obs: Observation): null {
+    move.seen.throughput.add(obs.throughput)
+    if (obs.utilisation !== null) move.seen.utilisation.add(obs.utilisation)
+    this.lastMove = move
+    return null
+  }
+
   /** The probe or fill waiting to be judged at this size, if any. */
   private moveUnderJudgement(size: number): Move | null {
     const m = this.lastMove
@@ -424,16 +441,12 @@ export class GaugePolicy implements Policy {
     move: Move,
     before: SizeRecord,
     obs: Observation,
-    size: number,
   ): { size: number; reason: string } | null {
-    const at = this.sizes.get(size)
-    if ((at?.throughput.n ?? 0) + 1 < this.options.probeWindows) {
-      this.lastMove = move
-      return null
-    }
-    const k = (at?.throughput.n ?? 0) + 1
-    const gain = meanWith(at?.throughput, obs.throughput) / before.throughput.mean - 1
-    const busyAfter = obs.utilisation === null ? null : meanWith(at?.utilisation, obs.utilisation)
+    const at = move.seen
+    const k = at.throughput.n + 1
+    if (k < this.options.probeWindows) return this.judgeLater(move, obs)
+    const gain = meanWith(at.throughput, obs.throughput) / before.throughput.mean - 1
+    const busyAfter = obs.utilisation === null ? null : meanWith(at.utilisation, obs.utilisation)
     const rise = busyAfter === null || before.utilisation.n === 0 ? null : busyAfter - before.utilisation.mean
     const busier = rise !== null && rise >= this.options.fillMinRise && gain >= 0
     // The busy share reads only the GIL and the cores; a bottleneck it cannot see (measured: io-dominant on
@@ -493,7 +506,12 @@ export class GaugePolicy implements Policy {
       this.reversals = Math.min(CAP_REVERSALS, this.reversals + 1)
     }
     if (direction !== 0) this.lastDirection = direction
-    this.lastMove = { from, to, kind }
+    this.lastMove = {
+      from,
+      to,
+      kind,
+      seen: { throughput: new RunningStats(), utilisation: new RunningStats() },
+    }
     this.warmup = to > from ? { newWorkers: to - from, firstTasksSeen: 0, intervals: 0 } : null
     this.quietIntervals = 0
     return { size: to }
@@ -549,6 +567,7 @@ export class GaugePolicy implements Policy {
     this.ref = { cpuNs: obs.cpuNs, waitNs: obs.source === 'window' ? obs.waitNs : obs.apparentWaitNs }
     this.suspicious = 0
     this.sizes.clear()
+    this.coldStart = null
     this.targetEstimate = null
     this.bias = 1
     this.moves = 0
@@ -566,7 +585,7 @@ export class GaugePolicy implements Policy {
   private recordAt(size: number): SizeRecord {
     let r = this.sizes.get(size)
     if (!r) {
-      r = { throughput: new RunningStats(), contention: new RunningStats(), utilisation: new RunningStats() }
+      r = newRecord()
       this.sizes.set(size, r)
     }
     return r
@@ -606,6 +625,10 @@ export class GaugePolicy implements Policy {
     if (sd === null) return null
     return Math.min(0.5, Math.max(this.options.noiseFloor, 2 * sd * Math.sqrt(1 / k + 1 / n)))
   }
+}
+
+function newRecord(): SizeRecord {
+  return { throughput: new RunningStats(), contention: new RunningStats(), utilisation: new RunningStats() }
 }
 
 function pct(x: number): string {
