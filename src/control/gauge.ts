@@ -226,8 +226,11 @@ export class GaugePolicy implements Policy {
     // The pool and its load start together: the first interval holds the ramp to the first completions
     // (measured: slm on one core, 24.9/s in its first second, 33–37/s at the same size after). It is kept
     // apart: only the first move is judged against it, and it is not a sample of the size or the noise.
-    const record =
-      this.coldStart === undefined ? (this.coldStart = { size, record: newRecord() }).record : here
+    let record = here
+    if (this.coldStart === undefined) {
+      this.coldStart = { size, record: newRecord() }
+      record = this.coldStart.record
+    }
     record.throughput.add(obs.throughput)
     if (obs.contentionShare !== null) record.contention.add(obs.contentionShare)
     if (obs.utilisation !== null) record.utilisation.add(obs.utilisation)
