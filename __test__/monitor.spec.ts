@@ -81,13 +81,16 @@ test.serial('shares sum to 1 and every thread is accounted for', async (t) => {
   const w = await windowOf('spin', 3)
   const sum = Object.values(w.total.shares).reduce((a, b) => a + b, 0)
   t.true(Math.abs(sum - 1) < 1e-9)
-  t.is(w.threads.length, 3)
   for (const thread of w.threads) {
     const wall = Object.values(thread.times).reduce((a, b) => a + b, 0)
     t.true(Math.abs(wall - thread.wallNs) < 1)
-    // Each thread lived through the whole ~2 s window.
-    t.true(thread.wallNs > 1.8e9 && thread.wallNs < 2.5e9, `wall ${thread.wallNs}`)
+    t.true(thread.wallNs < 2.5e9, `wall ${thread.wallNs}`)
   }
+  // The three spinners lived through the whole ~2 s window. The thread that printed "ready" may still be
+  // queued for the GIL behind them when the window opens (seen on a loaded CI machine): briefly, a fourth.
+  const whole = w.threads.filter((thread) => thread.wallNs > 1.8e9)
+  t.is(whole.length, 3, w.threads.map((thread) => thread.wallNs).join(' '))
+  t.true(w.threads.length <= 4)
 })
 
 test.serial('a process that exits while watched ends the monitor with a final window', async (t) => {
