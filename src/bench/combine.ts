@@ -3,6 +3,7 @@
  * count, each pass's efficiencies (each against the best static pool of its own pass) and their median
  * over the passes. One pass on a shared machine moves a pair by ±5–10 %; the verdict is read on medians.
  */
+import { eff, num } from './markdown.js'
 import { GAUGE_GOAL } from './shortfalls.js'
 import { spread } from './stats.js'
 import type { BenchResult, ProfileCoresResult, Spread } from './types.js'
@@ -76,17 +77,11 @@ export function combinePasses(sources: PassSource[]): CombinedPair[] {
   })
 }
 
-const two = (x: number | null | undefined) => (x === null || x === undefined ? '—' : x.toFixed(2))
 const LABEL: Record<Column, string> = {
   gauge: 'gauge',
   paper: 'paper',
   betapool: 'betapool (ours)',
   'pypi-betapool': 'PyPI betapool',
-}
-
-function cell(s: Spread | null): string {
-  if (!s) return '—'
-  return s.n > 1 ? `${s.median.toFixed(2)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : s.median.toFixed(2)
 }
 
 /** The Markdown report; `command` made it, `sameCode` says whether the passes ran the same policy code. */
@@ -129,7 +124,7 @@ export function combinedMarkdown(
   for (const p of pairs) {
     const n = p.passes.filter((x) => x !== null).length
     const perPass = p.passes
-      .map((x) => (x ? `${two(x.efficiency.gauge)} [${x.gaugeSize ?? '—'}]` : '—'))
+      .map((x) => (x ? `${num(x.efficiency.gauge, 2)} [${x.gaugeSize ?? '—'}]` : '—'))
       .join(' · ')
     const misses = [
       ...(p.meetsGoal === false ? [`below ${GAUGE_GOAL}`] : []),
@@ -138,7 +133,7 @@ export function combinedMarkdown(
     const verdict =
       p.meetsGoal === null ? 'no gauge number' : misses.length === 0 ? 'met' : `**${misses.join(', ')}**`
     lines.push(
-      `| ${p.profile} | ${p.cores} | ${n} | ${COLUMNS.map((c) => cell(p.median[c])).join(' | ')} | ${perPass} | ${verdict} |`,
+      `| ${p.profile} | ${p.cores} | ${n} | ${COLUMNS.map((c) => eff(p.median[c])).join(' | ')} | ${perPass} | ${verdict} |`,
     )
   }
   lines.push(

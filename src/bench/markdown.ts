@@ -3,10 +3,11 @@
 import { GAUGE_GOAL } from './shortfalls.js'
 import type { BenchResult, PeerResult, ProfileCoresResult, Spread } from './types.js'
 
-const num = (x: number | null | undefined, digits = 1): string =>
+export const num = (x: number | null | undefined, digits = 1): string =>
   x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits)
 
-function eff(s: Spread | null | undefined): string {
+/** A spread as "median (min–max)", or the median alone when there was one value. */
+export function eff(s: Spread | null | undefined): string {
   if (!s) return '—'
   return s.n > 1 ? `${s.median.toFixed(2)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : s.median.toFixed(2)
 }

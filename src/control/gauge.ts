@@ -383,8 +383,12 @@ export class GaugePolicy implements Policy {
     const move = this.lastMove
     this.lastMove = null
     if (!move || move.to !== size || move.kind === 'back') return null
-    const cold = this.coldStart?.size === move.from ? this.coldStart.record : undefined
-    const before = this.sizes.get(move.from)?.throughput.n ? this.sizes.get(move.from) : cold
+    const known = this.sizes.get(move.from)
+    const before = known?.throughput.n
+      ? known
+      : this.coldStart?.size === move.from
+        ? this.coldStart.record
+        : undefined
     if (!before || before.throughput.n === 0) return null
     let gain = obs.throughput / before.throughput.mean - 1
     let band = singleBand
@@ -638,8 +642,7 @@ function pct(x: number): string {
   return `${Math.round(x * 100)}%`
 }
 
-/** Mean of the values recorded at a size and this interval's value. */
-function meanWith(recorded: RunningStats | undefined, value: number): number {
-  const n = recorded?.n ?? 0
-  return ((recorded?.mean ?? 0) * n + value) / (n + 1)
+/** Mean of the values recorded since a move and this interval's value. */
+function meanWith(recorded: RunningStats, value: number): number {
+  return (recorded.mean * recorded.n + value) / (recorded.n + 1)
 }
