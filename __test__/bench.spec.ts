@@ -1,5 +1,5 @@
 import test from 'ava'
-import { combinedMarkdown, combinePasses } from '../src/bench/combine.js'
+import { combinedMarkdown, combinePasses, passDisagreement } from '../src/bench/combine.js'
 import { fullConfig } from '../src/bench/config.js'
 import { describeError } from '../src/bench/load.js'
 import { markdownReport } from '../src/bench/markdown.js'
@@ -246,4 +246,38 @@ test('passes combined: per pair the median over passes decides, each pass agains
     md,
     /\| balanced \| 1 \| 2 \| 0\.96 \(0\.90–1\.02\) \| 0\.94 \(0\.92–0\.96\) \|.*\| 0\.90 \[5\] · 1\.02 \[9\] \| met \|/,
   )
+})
+
+test('passes combined: how far passes disagree, per measure, over pairs with two passes or more', (t) => {
+  const first = fixture() // gauge 0.90, paper 0.92, betapool 0.50, best static 100/s
+  const second = fixture()
+  const row = second.results[0] as ProfileCoresResult
+  row.adaptive = [adaptive('gauge', 1.02, 9), adaptive('paper', 0.96, 12), adaptive('betapool', 0.5, 20)]
+  row.best = { n: 8, throughput: 125 }
+  // A second pair measured once: it has no range and must not pull the medians to 0.
+  first.results.push({ ...(first.results[0] as ProfileCoresResult), profile: 'vision' })
+  const pairs = combinePasses([
+    { dir: 'a', result: first },
+    { dir: 'b', result: second },
+  ])
+  const d = Object.fromEntries(passDisagreement(pairs).map((x) => [x.what, x]))
+  t.is(d['best static']?.pairs, 1)
+  t.is(d['best static']?.median, 0.25)
+  t.is(d.gauge?.maxPair, 'balanced, 1')
+  t.true(Math.abs((d.gauge?.max ?? 0) - 0.12) < 1e-9)
+  t.true(Math.abs((d.paper?.median ?? 0) - 0.04) < 1e-9)
+  t.is(d.betapool?.max, 0)
+  // No PyPI betapool numbers in the fixture: no row rather than a range of nothing.
+  t.is(d['pypi-betapool'], undefined)
+  const md = combinedMarkdown(
+    [
+      { dir: 'a', result: first },
+      { dir: 'b', result: second },
+    ],
+    pairs,
+    'npx gilgauge bench --combine a,b --out c',
+    'one commit',
+  )
+  t.regex(md, /\| best static throughput \| 1 \| 25 % \| 25 % \(balanced, 1\) \|/)
+  t.regex(md, /\| gauge efficiency \| 1 \| 0\.12 \| 0\.12 \(balanced, 1\) \|/)
 })

@@ -5,7 +5,7 @@
  */
 import { eff, num } from './markdown.js'
 import { GAUGE_GOAL } from './shortfalls.js'
-import { spread } from './stats.js'
+import { median, spread } from './stats.js'
 import type { BenchResult, ProfileCoresResult, Spread } from './types.js'
 
 /** The columns the goal compares gauge with: paper and betapool (ours, through the bridge), PyPI betapool. */
@@ -26,6 +26,8 @@ export interface CombinedPair {
   passes: Array<{
     dir: string
     bestN: number
+    /** The best static pool's throughput in that pass (tasks/s). */
+    bestThroughput: number
     gaugeSize: number | null
     efficiency: Record<Column, number | null>
   } | null>
@@ -59,7 +61,7 @@ export function combinePasses(sources: PassSource[]): CombinedPair[] {
         number | null
       >
       const gaugeSize = r.adaptive.find((a) => a.policy === 'gauge')?.finalSize?.median ?? null
-      return { dir: s.dir, bestN: r.best.n, gaugeSize, efficiency }
+      return { dir: s.dir, bestN: r.best.n, bestThroughput: r.best.throughput, gaugeSize, efficiency }
     })
     const median = Object.fromEntries(
       COLUMNS.map((c) => [c, spread(passes.map((p) => p?.efficiency[c]))]),
@@ -75,6 +77,48 @@ export function combinePasses(sources: PassSource[]): CombinedPair[] {
         g === null ? [] : RIVALS.filter((c) => (median[c]?.median ?? Number.NEGATIVE_INFINITY) > g),
     }
   })
+}
+
+/** How far the passes of one pair disagree, over the pairs measured in two passes or more. */
+export interface PassDisagreement {
+  /** What was compared: an efficiency column, or the best static pool's throughput. */
+  what: Column | 'best static'
+  pairs: number
+  /** Median and largest over pairs of (max − min) across passes: efficiency points, or a ratio − 1. */
+  median: number
+  max: number
+  /** The pair with the largest disagreement ("profile, cores"). */
+  maxPair: string
+}
+
+/**
+ * Each pair's range across passes, summarised over pairs: the size of a difference that one pass on this
+ * machine can make by itself. For efficiencies the range is max − min; for the best static pool's
+ * throughput it is max / min − 1.
+ */
+export function passDisagreement(pairs: CombinedPair[]): PassDisagreement[] {
+  const ranges = (what: PassDisagreement['what']) =>
+    pairs.flatMap((p) => {
+      const values = p.passes.flatMap((x) => {
+        const v = x === null ? null : what === 'best static' ? x.bestThroughput : x.efficiency[what]
+        return v === null ? [] : [v]
+      })
+      if (values.length < 2) return []
+      const [lo, hi] = [Math.min(...values), Math.max(...values)]
+      return [{ pair: `${p.profile}, ${p.cores}`, range: what === 'best static' ? hi / lo - 1 : hi - lo }]
+    })
+  const out: PassDisagreement[] = []
+  for (const what of ['best static', ...COLUMNS] as const) {
+    const r = ranges(what)
+    const worst = r.reduce<(typeof r)[number] | null>(
+      (a, b) => (a === null || b.range > a.range ? b : a),
+      null,
+    )
+    const mid = median(r.map((x) => x.range))
+    if (worst === null || mid === null) continue
+    out.push({ what, pairs: r.length, median: mid, max: worst.range, maxPair: worst.pair })
+  }
+  return out
 }
 
 const LABEL: Record<Column, string> = {
@@ -141,5 +185,24 @@ export function combinedMarkdown(
     'With two passes the median is their mean. A pair missing from a pass (not run, or failed) has fewer passes.',
     '',
   )
+  const disagreement = passDisagreement(pairs)
+  if (disagreement.length > 0) {
+    lines.push(
+      '## How much one pass moves a pair',
+      '',
+      'Per pair, the range across its passes (max − min of the efficiency; max / min − 1 of the best static',
+      "pool's throughput), summarised over the pairs measured in two passes or more. A margin smaller than",
+      'this is decided by which pass it was measured in as much as by the policy.',
+      '',
+      '| measure | pairs | median range | largest range (pair) |',
+      '|---|---:|---:|---|',
+      ...disagreement.map((d) => {
+        const label = d.what === 'best static' ? 'best static throughput' : `${LABEL[d.what]} efficiency`
+        const show = (x: number) => (d.what === 'best static' ? `${Math.round(x * 100)} %` : num(x, 2))
+        return `| ${label} | ${d.pairs} | ${show(d.median)} | ${show(d.max)} (${d.maxPair}) |`
+      }),
+      '',
+    )
+  }
   return lines.join('\n')
 }
