@@ -508,3 +508,48 @@ function simulateWindow() {
   if (!w) throw new Error('the sample tier has a window')
   return { ...w, durationNs: 500e6, total: { ...w.total, times: { ...w.total.times, cpu: 100e6 } } }
 }
+
+/** A pool that could do 1000/s (knee 20) behind a path that hands it at most 500 calls/s. */
+const deliveryBound: Partial<PlantConfig> = { deliveryRate: 500, deliveryPenalty: 0.005 }
+
+test('workers idle while calls wait: the pool is capped at 1.5 × the busy workers, not 1.5 × the knee', (t) => {
+  // As io-dominant on two cores (benches/results/pool-occupancy.md): 11 workers busy at 16, 24 and 32
+  // threads, and fewer threads do better. Without the cap gauge holds 1.5 × the knee = 30 here (0.90).
+  const staticAt = (n: number) =>
+    new Plant({ ...deliveryBound, noise: 0 }).observe(WORKLOADS.sleepDominated, n, 500e6).tasks.throughput
+  const best = Math.max(...Array.from({ length: 64 }, (_, i) => staticAt(i + 1)))
+  for (const seed of [1, 2, 3]) {
+    const steps = simulate({
+      policy: new GaugePolicy(),
+      phases: [{ windows: 40, workload: WORKLOADS.sleepDominated }],
+      initialSize: 4,
+      plant: { ...deliveryBound, seed, noise: 0.03 },
+    })
+    const log = steps.map((s) => `${s.size}: ${s.decision.reason}`).join('\n')
+    const tail = steps.slice(-10)
+    const mean = tail.reduce((a, s) => a + s.throughput, 0) / tail.length
+    t.true(mean >= 0.95 * best, `seed ${seed}: ${mean} of ${best}\n${log}`)
+    t.true(
+      tail.every((s) => s.size <= 17),
+      `seed ${seed}\n${log}`,
+    )
+    t.true(tail.some((s) => typeof s.decision.inputs.deliveryCap === 'number'))
+  }
+})
+
+test('the idle-worker cap stays off where the pool itself is the bottleneck', (t) => {
+  for (const workload of [WORKLOADS.sleepDominated, WORKLOADS.cpuBound, WORKLOADS.balanced]) {
+    const steps = simulate({
+      policy: new GaugePolicy(),
+      phases: [{ windows: 30, workload }],
+      initialSize: 4,
+      plant: { noise: 0.05 },
+    })
+    t.true(
+      steps.every(
+        (s) => s.decision.inputs.deliveryCap === null || s.decision.inputs.deliveryCap === undefined,
+      ),
+      steps.map((s) => `${s.size}: ${s.decision.reason} cap=${s.decision.inputs.deliveryCap}`).join('\n'),
+    )
+  }
+})

@@ -21,6 +21,12 @@
  *     and keep the growth only if the bottleneck got busier and throughput did not fall, or throughput
  *     rose beyond noise; else probe one
  *     step up (once per phase unless probes keep paying) to look past the knee.
+ *  5a. Idle workers while calls wait: when fewer than size / `headroom` workers are busy (Little's law:
+ *     completions/s × a task's wall time in its worker) while the caller has calls outstanding beyond the
+ *     pool, the pool is not what limits throughput — handing calls to it is (the caller's event loop, the
+ *     pipe, the companion's reader thread, which needs the GIL too). Two such intervals in a row cap the
+ *     pool at `headroom` × the busy workers until it saturates again (busy ≥ `saturatedOccupancy` × size):
+ *     the same margin the knee gets, over the workers the calls actually keep busy.
  *  6. Otherwise step toward the target by a fraction (0.8, then ×0.6 per move, floor `minGain`, divided by
  *     1 + direction reversals), at least 1. Never grow without a backlog, or while contention rises and
  *     throughput does not.
@@ -82,6 +88,12 @@ export interface GaugeOptions {
    * 0.5 of the best static pool on two workloads.
    */
   headroom: number
+  /**
+   * Share of the pool busy at which the cap of step 5a is lifted: the pool is the bottleneck again.
+   * Measured (benches/results/pool-occupancy.md): CPU-bound and GIL-bound pools keep 0.95–1.0 of their
+   * workers busy; io-dominant on two cores keeps 11 busy at 16, 24 and 32 threads alike.
+   */
+  saturatedOccupancy: number
 }
 
 export const GAUGE_DEFAULTS: GaugeOptions = {
@@ -101,6 +113,7 @@ export const GAUGE_DEFAULTS: GaugeOptions = {
   fillBelow: 0.95,
   fillCapKnees: 4,
   fillMinRise: 0.01,
+  saturatedOccupancy: 0.9,
 }
 
 /** What was measured at one pool size in the current phase. */
@@ -170,6 +183,9 @@ export class GaugePolicy implements Policy {
   /** Smallest per-task wall − cpu in this phase (tasks-only estimate of genuine wait). */
   private minApparentWaitNs = Number.POSITIVE_INFINITY
   private previous: { size: number; obs: Observation } | null = null
+  /** Step 5a: the cap from the workers the calls keep busy (null: none), and the low readings so far. */
+  private deliveryCap: number | null = null
+  private idleReadings: Array<{ size: number; busy: number }> = []
   /** The first interval of all, kept apart from the sizes' records (see decide); undefined until then. */
   private coldStart: { size: number; record: SizeRecord } | null | undefined = undefined
 
@@ -215,6 +231,7 @@ export class GaugePolicy implements Policy {
         Math.max(0, obs.apparentWaitNs - this.minApparentWaitNs) / (obs.cpuNs + obs.apparentWaitNs)
     }
 
+    const busyWorkers = this.noteBusyWorkers(input, obs.backlog)
     this.knee = feedForwardTarget(obs, gil, input.cores)
     const raw = this.options.headroom * this.knee
     // Readings at a size being judged do not move the estimate: judging it decides whether they count.
@@ -235,7 +252,14 @@ export class GaugePolicy implements Policy {
     if (obs.contentionShare !== null) record.contention.add(obs.contentionShare)
     if (obs.utilisation !== null) record.utilisation.add(obs.utilisation)
 
-    const target = clampSize(Math.max(this.fillFloor, this.targetEstimate * this.bias), input.min, input.max)
+    const target = clampSize(
+      Math.min(
+        this.deliveryCap ?? Number.POSITIVE_INFINITY,
+        Math.max(this.fillFloor, this.targetEstimate * this.bias),
+      ),
+      input.min,
+      input.max,
+    )
     const best = this.bestKnown()
     const inputs = {
       ...base,
@@ -255,6 +279,8 @@ export class GaugePolicy implements Policy {
       target,
       bias: round3(this.bias),
       fillFloor: this.fillFloor,
+      busyWorkers: round3(busyWorkers),
+      deliveryCap: this.deliveryCap,
       noiseBand: round3(band),
       bestSize: best?.size ?? null,
       bestThroughput: best ? round3(best.throughput) : null,
@@ -326,7 +352,15 @@ export class GaugePolicy implements Policy {
   private settled(obs: Observation, size: number, target: number, band: number, input: ControlInput) {
     const best = this.bestKnown()
     const here = this.sizes.get(size)
-    if (this.quietIntervals >= 2 && best && here && here.throughput.n >= 2 && best.size !== size) {
+    const cap = this.deliveryCap ?? Number.POSITIVE_INFINITY
+    if (
+      this.quietIntervals >= 2 &&
+      best &&
+      here &&
+      here.throughput.n >= 2 &&
+      best.size !== size &&
+      best.size <= cap
+    ) {
       if (best.throughput > here.throughput.mean * (1 + band)) {
         this.bias = best.size / (this.targetEstimate ?? best.size)
         this.fillFloor = Math.min(this.fillFloor, best.size)
@@ -346,7 +380,7 @@ export class GaugePolicy implements Policy {
       const step = Math.max(1, Math.round(0.1 * size))
       // With a window, look past the knee; from task times alone, look below to expose contention.
       const to = clampSize(obs.source === 'window' ? size + step : size - step, input.min, input.max)
-      if (to !== size && (to < size || obs.backlog)) {
+      if (to !== size && (to < size || (obs.backlog && to <= cap))) {
         this.move(size, to, 'probe')
         if (this.lastMove) this.lastMove.fromApparentWaitNs = obs.apparentWaitNs
         return { size: to, reason: `at target ${target}: probing ${to}` }
@@ -366,7 +400,11 @@ export class GaugePolicy implements Policy {
     if (below === null || !this.fillAllowed || !busy || busy.n < 2 || busy.mean >= below) return null
     // Growth hides only genuine waits, and only helps when work is queued for a worker.
     if (!obs.backlog || obs.waitNs < 0.05 * obs.cpuNs) return null
-    const cap = clampSize(this.options.fillCapKnees * this.knee, input.min, input.max)
+    const cap = clampSize(
+      Math.min(this.options.fillCapKnees * this.knee, this.deliveryCap ?? Number.POSITIVE_INFINITY),
+      input.min,
+      input.max,
+    )
     // Near saturation each thread adds little: a step of one would gain less than the noise can show.
     const share = Math.min(0.5, 10 * (below - busy.mean))
     const to = Math.min(cap, size + Math.max(1, Math.round(size * share)))
@@ -587,6 +625,32 @@ export class GaugePolicy implements Policy {
     this.fillFloor = 0
     this.minApparentWaitNs = Number.POSITIVE_INFINITY
     this.previous = null
+    this.deliveryCap = null
+    this.idleReadings = []
+  }
+
+  /** Step 5a: read how many workers were busy, set or lift the cap; returns the busy workers. */
+  private noteBusyWorkers(input: ControlInput, backlog: boolean): number {
+    const t = input.tasks
+    const busy = (t.throughput * t.meanWallNs) / 1e9
+    const size = input.size
+    // The run's first interval holds the pool's start, when workers wait for their first calls.
+    const started = this.coldStart !== undefined
+    const callsWaiting = backlog && t.queued > 0
+    if (started && callsWaiting && this.options.headroom * busy < size - 0.5) {
+      // Two readings in a row at one size: one alone may be a stall of the whole machine.
+      if (this.idleReadings.some((r) => r.size !== size)) this.idleReadings = []
+      this.idleReadings.push({ size, busy })
+      if (this.idleReadings.length >= 2) {
+        const mean = this.idleReadings.reduce((a, r) => a + r.busy, 0) / this.idleReadings.length
+        this.deliveryCap = Math.max(input.min, Math.round(this.options.headroom * mean))
+        this.idleReadings = []
+      }
+      return busy
+    }
+    this.idleReadings = []
+    if (busy >= this.options.saturatedOccupancy * size) this.deliveryCap = null
+    return busy
   }
 
   private recordAt(size: number): SizeRecord {

@@ -51,6 +51,14 @@ export interface PlantConfig {
   backlog: number
   /** Offered load (tasks/s); when the pool can do more, the queue is empty and workers idle. */
   arrivalRate: number | null
+  /**
+   * Most calls per second the path to the pool hands over (the caller's event loop, the pipe, the
+   * companion's reader); null: unlimited. When the pool could do more, calls wait upstream (backlog) while
+   * workers idle, and each idle worker costs that path `deliveryPenalty` of its rate (it contends with the
+   * reader for the GIL and the CPUs).
+   */
+  deliveryRate: number | null
+  deliveryPenalty: number
   /** Which tier the windows claim; 'rusage' produces no window at all (window: null). */
   tier: Tier
   seed: number
@@ -66,6 +74,8 @@ export const DEFAULT_PLANT: PlantConfig = {
   serviceCv2: 1,
   backlog: 64,
   arrivalRate: null,
+  deliveryRate: null,
+  deliveryPenalty: 0,
   tier: 'sample',
   seed: 1,
 }
@@ -193,6 +203,14 @@ export class Plant {
       busy = Math.min(size, (cfg.arrivalRate * point.wallNs) / 1e9)
       point = { ...point, throughput: cfg.arrivalRate }
       queued = 0
+    } else if (cfg.deliveryRate !== null && cfg.deliveryRate < full.throughput) {
+      let k = 1
+      while (k < size && plantPoint(w, k, cfg).throughput < cfg.deliveryRate) k++
+      point = plantPoint(w, k, cfg)
+      const idle = Math.max(0, size - (cfg.deliveryRate * point.wallNs) / 1e9)
+      const rate = cfg.deliveryRate * Math.max(0.1, 1 - cfg.deliveryPenalty * idle)
+      busy = Math.min(size, (rate * point.wallNs) / 1e9)
+      point = { ...point, throughput: rate }
     }
     const seconds = durationNs / 1e9
     const completions = Math.max(0, Math.round(point.throughput * seconds * this.jitter(cfg.noise)))
@@ -236,7 +254,8 @@ export class Plant {
       // Tails grow with contention: a task can queue behind every other on the GIL.
       p99Ns: meanQueueNs + point.wallNs * (1.5 + (2 * (perTask.gil + perTask.runq)) / point.wallNs),
       queued,
-      inFlight: Math.round(busy),
+      // The caller counts a call in flight from the moment it is sent: with calls waiting, the whole pool.
+      inFlight: queued > 0 ? size : Math.round(busy),
       busyNsByTid,
     }
     return { window, tasks }

@@ -1,0 +1,153 @@
+/**
+ * How many of a static pool's workers are busy, by Little's law (completions/s × mean wall time in a
+ * worker), when the caller always has calls waiting. A pool whose workers sit idle while calls wait is
+ * not the bottleneck: the delivery path (Node's event loop, the pipe, the companion's reader thread) is.
+ *
+ *   npx tsx benches/pool-occupancy.ts [--pairs io-dominant:2:8,16,32 …] [--seconds 4] [--repeats 3]
+ *
+ * Each point: a fresh companion at N threads pinned to the pair's CPUs, the bench's closed-loop load
+ * (max(2N, 32) calls outstanding), 1.5 s warm-up, then 500 ms windows for `seconds`; medians over the
+ * windows, then over repeats (points interleaved, the order rotated each repeat). Writes
+ * benches/results/pool-occupancy.{json,md}.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { pinNodeAwayFrom } from '../src/bench/affinity.js'
+import { cpusFor, PYTHON_MALLOC_ENV } from '../src/bench/config.js'
+import { ClosedLoop, sleep } from '../src/bench/load.js'
+import { concurrencyFor } from '../src/bench/runners.js'
+import { PythonBridge } from '../src/bridge/index.js'
+import { arg, quantile } from './stats.js'
+
+const ROOT = path.join(__dirname, '..')
+const PYTHON = process.env.GILGAUGE_BENCH_PYTHON ?? path.join(ROOT, '.venv', 'bin', 'python')
+const SECONDS = Number(arg('seconds', '4'))
+const REPEATS = Number(arg('repeats', '3'))
+const PAIRS = arg(
+  'pairs',
+  'io-dominant:2:8,16,24,32;io-heavy:2:16,32,48;balanced:2:4,8;io-dominant:1:16,32;cpu-heavy:1:2,4;sensor-fusion:1:32,64',
+)
+  .split(';')
+  .map((p) => {
+    const [profile, cores, sizes] = p.split(':')
+    return { profile: profile as string, cores: Number(cores), sizes: (sizes ?? '').split(',').map(Number) }
+  })
+
+interface Point {
+  profile: string
+  cores: number
+  n: number
+  throughput: number
+  /** Mean busy workers (Little's law) and that over N. */
+  busy: number
+  occupancy: number
+  /** Mean time a call waited in the companion before a worker took it (ms). */
+  queueMs: number
+  /** Node's event-loop utilisation over the measured windows. */
+  loopUtilisation: number
+}
+
+async function measure(profile: string, cores: number, n: number): Promise<Point> {
+  const cpus = cpusFor(cores)
+  pinNodeAwayFrom(cpus)
+  const bridge = await PythonBridge.spawn({
+    module: 'gilgauge_workloads.tasks',
+    python: PYTHON,
+    pool: n,
+    cpus,
+    env: { ...PYTHON_MALLOC_ENV, PYTHONPATH: path.join(ROOT, 'python') },
+    forwardStderr: false,
+    startTimeoutMs: 60_000,
+  })
+  const loop = new ClosedLoop(bridge, profile, () => concurrencyFor(n))
+  try {
+    loop.start()
+    await sleep(1500)
+    bridge.takeTaskWindow()
+    const elu0 = performance.eventLoopUtilization()
+    const windows: Array<{ x: number; busy: number; queueMs: number }> = []
+    for (let t = 0; t < SECONDS * 1000; t += 500) {
+      await sleep(500)
+      const w = bridge.takeTaskWindow()
+      windows.push({
+        x: w.throughput,
+        busy: (w.throughput * w.meanWallNs) / 1e9,
+        queueMs: w.meanQueueNs / 1e6,
+      })
+    }
+    const elu = performance.eventLoopUtilization(elu0)
+    const med = (f: (w: (typeof windows)[number]) => number) => quantile(windows.map(f), 0.5)
+    const busy = med((w) => w.busy)
+    return {
+      profile,
+      cores,
+      n,
+      throughput: Math.round(med((w) => w.x)),
+      busy: Math.round(busy * 10) / 10,
+      occupancy: Math.round((busy / n) * 100) / 100,
+      queueMs: Math.round(med((w) => w.queueMs) * 1000) / 1000,
+      loopUtilisation: Math.round(elu.utilization * 100) / 100,
+    }
+  } finally {
+    loop.stop()
+    await bridge.close({ drainTimeoutMs: 0, graceMs: 0 }).catch(() => {})
+  }
+}
+
+async function main(): Promise<void> {
+  const plan = PAIRS.flatMap((p) => p.sizes.map((n) => ({ profile: p.profile, cores: p.cores, n })))
+  const runs: Point[] = []
+  for (let r = 0; r < REPEATS; r++) {
+    const order = plan.map((_, i) => plan[(i + r) % plan.length] as (typeof plan)[number])
+    for (const p of order) {
+      const point = await measure(p.profile, p.cores, p.n)
+      process.stderr.write(`repeat ${r + 1}/${REPEATS} ${JSON.stringify(point)}\n`)
+      runs.push(point)
+    }
+  }
+  const rows = plan.map((p) => {
+    const mine = runs.filter((x) => x.profile === p.profile && x.cores === p.cores && x.n === p.n)
+    const m = (f: (x: Point) => number) => quantile(mine.map(f), 0.5)
+    const range = (f: (x: Point) => number) => `${Math.min(...mine.map(f))}–${Math.max(...mine.map(f))}`
+    return {
+      ...p,
+      throughput: m((x) => x.throughput),
+      throughputRange: range((x) => x.throughput),
+      busy: m((x) => x.busy),
+      occupancy: m((x) => x.occupancy),
+      occupancyRange: range((x) => x.occupancy),
+      queueMs: m((x) => x.queueMs),
+      loopUtilisation: m((x) => x.loopUtilisation),
+    }
+  })
+  const out = path.join(ROOT, 'benches', 'results')
+  mkdirSync(out, { recursive: true })
+  const command = `npx tsx benches/pool-occupancy.ts ${process.argv.slice(2).join(' ')}`.trim()
+  writeFileSync(
+    path.join(out, 'pool-occupancy.json'),
+    `${JSON.stringify({ command, date: new Date().toISOString(), runs, rows }, null, 1)}\n`,
+  )
+  const md = [
+    '# Busy workers of a static pool under a closed loop',
+    '',
+    `Made by \`${command}\` on ${new Date().toISOString().slice(0, 10)}, ${REPEATS} repeats (interleaved), ${SECONDS} s each after 1.5 s warm-up; medians over 500 ms windows, then over repeats. Node (load and bridge) pinned away from Python's CPUs when one is left (one core), sharing both otherwise.`,
+    '',
+    'busy = completions/s × mean wall time of a task in its worker (Little’s law); occupancy = busy / N. The load keeps max(2N, 32) calls outstanding, so a worker that is not busy is waiting for a call that Node has and the companion has not handed over yet.',
+    '',
+    '| profile | cores | N | tasks/s (min–max) | busy workers | occupancy (min–max) | queued in the companion (ms) | Node event-loop utilisation |',
+    '|---|---:|---:|---|---:|---|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.profile} | ${r.cores} | ${r.n} | ${r.throughput} (${r.throughputRange}) | ${r.busy} | ${r.occupancy} (${r.occupancyRange}) | ${r.queueMs} | ${r.loopUtilisation} |`,
+    ),
+    '',
+  ].join('\n')
+  writeFileSync(path.join(out, 'pool-occupancy.md'), md)
+  process.stdout.write(md)
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`)
+  process.exit(1)
+})
