@@ -513,7 +513,7 @@ function simulateWindow() {
 const deliveryBound: Partial<PlantConfig> = { deliveryRate: 500, deliveryPenalty: 0.005 }
 
 test('workers idle while calls wait: the pool is capped at 1.5 × the busy workers, not 1.5 × the knee', (t) => {
-  // As io-dominant on two cores (benches/results/pool-occupancy.md): 11 workers busy at 16, 24 and 32
+  // As io-dominant on two cores (benches/results/pool-occupancy.md): 11 workers busy at 24 and at 32
   // threads, and fewer threads do better. Without the cap gauge holds 1.5 × the knee = 30 here (0.90).
   const staticAt = (n: number) =>
     new Plant({ ...deliveryBound, noise: 0 }).observe(WORKLOADS.sleepDominated, n, 500e6).tasks.throughput

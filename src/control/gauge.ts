@@ -91,7 +91,7 @@ export interface GaugeOptions {
   /**
    * Share of the pool busy at which the cap of step 5a is lifted: the pool is the bottleneck again.
    * Measured (benches/results/pool-occupancy.md): CPU-bound and GIL-bound pools keep 0.95–1.0 of their
-   * workers busy; io-dominant on two cores keeps 11 busy at 16, 24 and 32 threads alike.
+   * workers busy; io-dominant on two cores keeps 11 busy at 24 and at 32 threads, 9–11 at 16.
    */
   saturatedOccupancy: number
 }
