@@ -1,5 +1,5 @@
 import test from 'ava'
-import { combinedMarkdown, combinePasses, passDisagreement } from '../src/bench/combine.js'
+import { type CombinedPair, combinedMarkdown, combinePasses, passDisagreement } from '../src/bench/combine.js'
 import { fullConfig } from '../src/bench/config.js'
 import { describeError } from '../src/bench/load.js'
 import { markdownReport } from '../src/bench/markdown.js'
@@ -202,6 +202,15 @@ test('a failed pair is reported with where its Python task raised', (t) => {
   t.is(describeError('odd'), 'odd')
 })
 
+/** The combined report of passes 'a' and 'b', as `--combine a,b --out c` writes it. */
+function twoPassReport(first: BenchResult, second: BenchResult, pairs: CombinedPair[]): string {
+  const sources = [
+    { dir: 'a', result: first },
+    { dir: 'b', result: second },
+  ]
+  return combinedMarkdown(sources, pairs, 'npx gilgauge bench --combine a,b --out c', 'one commit')
+}
+
 test('passes combined: per pair the median over passes decides, each pass against its own best', (t) => {
   const first = fixture() // gauge 0.90, paper 0.92, betapool 0.50
   const second = fixture()
@@ -232,15 +241,7 @@ test('passes combined: per pair the median over passes decides, each pass agains
   ])
   t.deepEqual(worse?.belowRivals, ['paper'])
   t.false(worse?.meetsGoal)
-  const md = combinedMarkdown(
-    [
-      { dir: 'a', result: first },
-      { dir: 'b', result: second },
-    ],
-    pairs,
-    'npx gilgauge bench --combine a,b --out c',
-    'one commit',
-  )
+  const md = twoPassReport(first, second, pairs)
   t.regex(md, /gauge ≥ 0\.95: 1 of 1 pairs; not below any of the three: 1 of 1; both: 1 of 1\./)
   t.regex(
     md,
@@ -269,15 +270,7 @@ test('passes combined: how far passes disagree, per measure, over pairs with two
   t.is(d.betapool?.max, 0)
   // No PyPI betapool numbers in the fixture: no row rather than a range of nothing.
   t.is(d['pypi-betapool'], undefined)
-  const md = combinedMarkdown(
-    [
-      { dir: 'a', result: first },
-      { dir: 'b', result: second },
-    ],
-    pairs,
-    'npx gilgauge bench --combine a,b --out c',
-    'one commit',
-  )
+  const md = twoPassReport(first, second, pairs)
   t.regex(md, /\| best static throughput \| 1 \| 25 % \| 25 % \(balanced, 1\) \|/)
   t.regex(md, /\| gauge efficiency \| 1 \| 0\.12 \| 0\.12 \(balanced, 1\) \|/)
 })
