@@ -18,7 +18,7 @@ import { cpusFor, PYTHON_MALLOC_ENV } from '../src/bench/config.js'
 import { ClosedLoop, sleep } from '../src/bench/load.js'
 import { concurrencyFor } from '../src/bench/runners.js'
 import { PythonBridge } from '../src/bridge/index.js'
-import { arg, quantile } from './stats.js'
+import { arg, median } from './stats.js'
 
 const ROOT = path.join(__dirname, '..')
 const PYTHON = process.env.GILGAUGE_BENCH_PYTHON ?? path.join(ROOT, '.venv', 'bin', 'python')
@@ -77,7 +77,7 @@ async function measure(profile: string, cores: number, n: number): Promise<Point
       })
     }
     const elu = performance.eventLoopUtilization(elu0)
-    const med = (f: (w: (typeof windows)[number]) => number) => quantile(windows.map(f), 0.5)
+    const med = (f: (w: (typeof windows)[number]) => number) => median(windows.map(f))
     const busy = med((w) => w.busy)
     return {
       profile,
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   }
   const rows = plan.map((p) => {
     const mine = runs.filter((x) => x.profile === p.profile && x.cores === p.cores && x.n === p.n)
-    const m = (f: (x: Point) => number) => quantile(mine.map(f), 0.5)
+    const m = (f: (x: Point) => number) => median(mine.map(f))
     const range = (f: (x: Point) => number) => `${Math.min(...mine.map(f))}–${Math.max(...mine.map(f))}`
     return {
       ...p,

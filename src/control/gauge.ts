@@ -231,7 +231,7 @@ export class GaugePolicy implements Policy {
         Math.max(0, obs.apparentWaitNs - this.minApparentWaitNs) / (obs.cpuNs + obs.apparentWaitNs)
     }
 
-    const busyWorkers = this.noteBusyWorkers(input, obs.backlog)
+    const busyWorkers = this.noteBusyWorkers(input)
     this.knee = feedForwardTarget(obs, gil, input.cores)
     const raw = this.options.headroom * this.knee
     // Readings at a size being judged do not move the estimate: judging it decides whether they count.
@@ -253,10 +253,7 @@ export class GaugePolicy implements Policy {
     if (obs.utilisation !== null) record.utilisation.add(obs.utilisation)
 
     const target = clampSize(
-      Math.min(
-        this.deliveryCap ?? Number.POSITIVE_INFINITY,
-        Math.max(this.fillFloor, this.targetEstimate * this.bias),
-      ),
+      Math.min(this.sizeCap, Math.max(this.fillFloor, this.targetEstimate * this.bias)),
       input.min,
       input.max,
     )
@@ -352,7 +349,7 @@ export class GaugePolicy implements Policy {
   private settled(obs: Observation, size: number, target: number, band: number, input: ControlInput) {
     const best = this.bestKnown()
     const here = this.sizes.get(size)
-    const cap = this.deliveryCap ?? Number.POSITIVE_INFINITY
+    const cap = this.sizeCap
     if (
       this.quietIntervals >= 2 &&
       best &&
@@ -400,11 +397,7 @@ export class GaugePolicy implements Policy {
     if (below === null || !this.fillAllowed || !busy || busy.n < 2 || busy.mean >= below) return null
     // Growth hides only genuine waits, and only helps when work is queued for a worker.
     if (!obs.backlog || obs.waitNs < 0.05 * obs.cpuNs) return null
-    const cap = clampSize(
-      Math.min(this.options.fillCapKnees * this.knee, this.deliveryCap ?? Number.POSITIVE_INFINITY),
-      input.min,
-      input.max,
-    )
+    const cap = clampSize(Math.min(this.options.fillCapKnees * this.knee, this.sizeCap), input.min, input.max)
     // Near saturation each thread adds little: a step of one would gain less than the noise can show.
     const share = Math.min(0.5, 10 * (below - busy.mean))
     const to = Math.min(cap, size + Math.max(1, Math.round(size * share)))
@@ -630,13 +623,14 @@ export class GaugePolicy implements Policy {
   }
 
   /** Step 5a: read how many workers were busy, set or lift the cap; returns the busy workers. */
-  private noteBusyWorkers(input: ControlInput, backlog: boolean): number {
+  private noteBusyWorkers(input: ControlInput): number {
     const t = input.tasks
     const busy = (t.throughput * t.meanWallNs) / 1e9
     const size = input.size
     // The run's first interval holds the pool's start, when workers wait for their first calls.
     const started = this.coldStart !== undefined
-    const callsWaiting = backlog && t.queued > 0
+    // Calls the caller has sent beyond the pool's size.
+    const callsWaiting = t.queued > 0
     if (started && callsWaiting && this.options.headroom * busy < size - 0.5) {
       // Two readings in a row at one size: one alone may be a stall of the whole machine.
       if (this.idleReadings.some((r) => r.size !== size)) this.idleReadings = []
@@ -651,6 +645,11 @@ export class GaugePolicy implements Policy {
     this.idleReadings = []
     if (busy >= this.options.saturatedOccupancy * size) this.deliveryCap = null
     return busy
+  }
+
+  /** The idle-worker cap of step 5a, or no bound. */
+  private get sizeCap(): number {
+    return this.deliveryCap ?? Number.POSITIVE_INFINITY
   }
 
   private recordAt(size: number): SizeRecord {
