@@ -4,7 +4,15 @@ import { fullConfig } from '../src/bench/config.js'
 import { describeError } from '../src/bench/load.js'
 import { markdownReport } from '../src/bench/markdown.js'
 import { findShortfalls, reasonKind } from '../src/bench/shortfalls.js'
-import { confirmedBest, convergenceTime, meanSize, percentile, spread, topSizes } from '../src/bench/stats.js'
+import {
+  confirmedBest,
+  convergenceTime,
+  meanSize,
+  percentile,
+  settledSizes,
+  spread,
+  topSizes,
+} from '../src/bench/stats.js'
 import { chartSvg } from '../src/bench/svg.js'
 import type { AdaptiveResult, BenchResult, ProfileCoresResult } from '../src/bench/types.js'
 import { PythonError } from '../src/bridge/index.js'
@@ -185,6 +193,28 @@ test("candidates: the sweep's best sizes, and the best of their longer runs", (t
     'the sweep ranked 16 first, its longer run decides',
   )
   t.is(confirmedBest([{ n: 2, throughput: null }]), null)
+})
+
+test('the native yardstick is also measured where PyPI betapool settled: its setting and its live threads', (t) => {
+  const run = (finalSize: number | null, liveFinal: number | null, ok = true) => ({
+    ok,
+    finalSize,
+    liveFinal,
+  })
+  t.deepEqual(
+    settledSizes([run(18, 11)], 64),
+    [18, 11],
+    'vision on 1 core: set to 18, 11 threads live, best N 64',
+  )
+  t.deepEqual(settledSizes([run(18, 18)], 64), [18], 'one size when both agree')
+  t.deepEqual(settledSizes([run(8, 8)], 8), [], 'nothing new when it settled on the best N')
+  t.deepEqual(
+    settledSizes([run(17, 10), run(19, 12), run(300, 300, false)], 64),
+    [18, 11],
+    'medians of the runs that worked',
+  )
+  t.deepEqual(settledSizes([run(null, null)], 4), [], 'no size reported, nothing to measure')
+  t.deepEqual(settledSizes([], 4), [])
 })
 
 test('a failed pair is reported with where its Python task raised', (t) => {

@@ -98,8 +98,9 @@ export function plannedMs(cfg: BenchConfig): {
   const policy = cfg.policyMs + 1500
   const reference = cfg.confirmTop * (cfg.warmupMs + cfg.policyMs / 2 + 500)
   const peer = cfg.peerWarmupMs + cfg.peerMeasureMs + 1500
+  // Native static at the bridge's best N and at up to two sizes PyPI betapool settled on, asyncio.
   const peers =
-    cfg.repeats * (2 * peer + cfg.betapoolWarmupMs + cfg.betapoolMeasureMs + 1500) +
+    cfg.repeats * (4 * peer + cfg.betapoolWarmupMs + cfg.betapoolMeasureMs + 1500) +
     (cfg.processCounts.length + cfg.repeats - 1) * (peer + 1000)
   const total =
     check +

@@ -173,7 +173,9 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
     '',
     `Closed loop in Python; ${cfg.peerWarmupMs / 1000} s warm-up, ${cfg.peerMeasureMs / 1000} s measured ` +
       `(PyPI betapool: ${cfg.betapoolWarmupMs / 1000} s + ${cfg.betapoolMeasureMs / 1000} s, min ${cfg.initialSize}, max ${cfg.maxSize}; ` +
-      `its final size is its controller's target, live = threads it really runs). multiprocessing tried ${cfg.processCounts.join(', ')} processes (those ≥ the core count) ` +
+      `its final size is its controller's target, live = threads it really runs). The native static pool is ` +
+      "measured at the bridge's best N and at the sizes PyPI betapool settled on, and the best is kept: every " +
+      `"vs native static" divides by it. multiprocessing tried ${cfg.processCounts.join(', ')} processes (those ≥ the core count) ` +
       '(spawn start method) and kept the best. PSS summed over the process tree.',
     '',
     '| profile | cores | peer | /s | vs native static | vs bridge best static | final size (live) | p99 (ms) | PSS (MiB) |',

@@ -87,3 +87,24 @@ export function confirmedBest(
   }
   return best
 }
+
+/**
+ * The pool sizes an adaptive peer settled on, from its successful runs: the median of its final size (its
+ * controller's setting) and of the threads it really had live, each once, without `except` (already
+ * measured). The native yardstick is measured at these too: the bridge's best N is not always the best
+ * without the bridge's protocol cost, and a peer must not read above 1 only because the one native size
+ * measured was not the native optimum.
+ */
+export function settledSizes(
+  runs: Array<{ ok: boolean; finalSize: number | null; liveFinal: number | null }>,
+  except: number,
+): number[] {
+  const ok = runs.filter((r) => r.ok)
+  const sizes = [
+    median(ok.map((r) => r.finalSize).filter((v): v is number => v !== null)),
+    median(ok.map((r) => r.liveFinal).filter((v): v is number => v !== null)),
+  ]
+    .filter((v): v is number => v !== null)
+    .map((v) => Math.max(1, Math.round(v)))
+  return [...new Set(sizes)].filter((n) => n !== except)
+}

@@ -100,13 +100,14 @@ export interface PeerResult {
   finalSize: number | null
   pssMiB: number | null
   /**
-   * throughput / the native ThreadPoolExecutor at the bridge's best N (same driver, same profile and
-   * cores): the Python-side reference, free of the bridge's protocol cost.
+   * throughput / the best native ThreadPoolExecutor measured (same driver, same profile and cores): at the
+   * bridge's best N and at the sizes PyPI betapool settled on (the static peer's `tried`). The Python-side
+   * reference, free of the bridge's protocol cost.
    */
   efficiencyNative: number | null
   /** throughput / the bridge's best static throughput. */
   efficiencyBridge: number | null
-  /** For multiprocessing: every process count tried, with its throughput. */
+  /** For multiprocessing and the native static pool: every count tried, with its throughput (best kept). */
   tried?: Array<{ workers: number; throughput: number | null }>
   error?: string
 }
