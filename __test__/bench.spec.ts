@@ -1,5 +1,11 @@
 import test from 'ava'
-import { type CombinedPair, combinedMarkdown, combinePasses, passDisagreement } from '../src/bench/combine.js'
+import {
+  type CombinedPair,
+  combinedMarkdown,
+  combinePasses,
+  missMargin,
+  passDisagreement,
+} from '../src/bench/combine.js'
 import { fullConfig } from '../src/bench/config.js'
 import { describeError } from '../src/bench/load.js'
 import { markdownReport } from '../src/bench/markdown.js'
@@ -271,6 +277,10 @@ test('passes combined: per pair the median over passes decides, each pass agains
   ])
   t.deepEqual(worse?.belowRivals, ['paper'])
   t.false(worse?.meetsGoal)
+  // Median gauge 0.90, paper 1.01: the rival's lead (0.11) is the larger miss, not the goal's 0.05.
+  t.true(Math.abs((worse ? (missMargin(worse) ?? 0) : 0) - 0.11) < 1e-9)
+  t.is(one ? missMargin(one) : null, 0, 'met: no margin')
+  t.is(two ? missMargin(two) : undefined, null, 'no gauge number: no margin')
   const md = twoPassReport(first, second, pairs)
   t.regex(md, /gauge ≥ 0\.95: 1 of 1 pairs; not below any of the three: 1 of 1; both: 1 of 1\./)
   t.regex(
@@ -303,4 +313,9 @@ test('passes combined: how far passes disagree, per measure, over pairs with two
   const md = twoPassReport(first, second, pairs)
   t.regex(md, /\| best static throughput \| 1 \| 25 % \| 25 % \(balanced, 1\) \|/)
   t.regex(md, /\| gauge efficiency \| 1 \| 0\.12 \| 0\.12 \(balanced, 1\) \|/)
+  // vision (one pass: gauge 0.90, paper 0.92) misses the goal by 0.05, less than gauge's range of 0.12.
+  t.regex(
+    md,
+    /Of the 1 pairs that miss the goal on their medians, 1 miss it by less than gauge's median range across passes \(0\.12\): vision, 1 \(0\.05\)\. The others miss by more: none\./,
+  )
 })

@@ -79,6 +79,17 @@ export function combinePasses(sources: PassSource[]): CombinedPair[] {
   })
 }
 
+/**
+ * By how much a pair misses the goal on its medians: the largest of GAUGE_GOAL − gauge and each rival −
+ * gauge (efficiency points); 0 when it is met, null without a gauge number.
+ */
+export function missMargin(p: CombinedPair): number | null {
+  const g = p.median.gauge?.median
+  if (g === undefined) return null
+  const rivals = RIVALS.map((c) => p.median[c]?.median ?? Number.NEGATIVE_INFINITY)
+  return Math.max(0, GAUGE_GOAL - g, ...rivals.map((r) => r - g))
+}
+
 /** How far the passes of one pair disagree, over the pairs measured in two passes or more. */
 export interface PassDisagreement {
   /** What was compared: an efficiency column, or the best static pool's throughput. */
@@ -203,6 +214,25 @@ export function combinedMarkdown(
       }),
       '',
     )
+    const noise = disagreement.find((d) => d.what === 'gauge')?.median
+    const missing = pairs.flatMap((p) => {
+      const m = missMargin(p)
+      return m !== null && m > 0 ? [{ pair: `${p.profile}, ${p.cores}`, margin: m }] : []
+    })
+    if (noise !== undefined && missing.length > 0) {
+      const close = missing.filter((x) => x.margin < noise)
+      lines.push(
+        `Of the ${missing.length} pairs that miss the goal on their medians, ${close.length} miss it by less than gauge's ` +
+          `median range across passes (${num(noise, 2)})${close.length > 0 ? `: ${close.map((x) => `${x.pair} (${num(x.margin, 2)})`).join('; ')}` : ''}. ` +
+          `The others miss by more: ${
+            missing
+              .filter((x) => x.margin >= noise)
+              .map((x) => `${x.pair} (${num(x.margin, 2)})`)
+              .join('; ') || 'none'
+          }.`,
+        '',
+      )
+    }
   }
   return lines.join('\n')
 }
