@@ -37,6 +37,10 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
   const lines: string[] = []
   const push = (...l: string[]) => lines.push(...l)
   const rows = result.results
+  // Runs before the native yardstick was also measured at PyPI betapool's sizes name one size only.
+  const nativeYardstick = rows.some((r) => r.peers.some((p) => p.mode === 'static' && p.tried?.length))
+    ? "the best native `ThreadPoolExecutor` measured by the same driver, at the bridge's best N and at the sizes PyPI betapool settled on (its setting and its live threads)"
+    : "a native `ThreadPoolExecutor` at the bridge's best N, run by the same driver"
   push(
     `# gilgauge bench: ${cfg.quick ? 'quick smoke run' : 'policies against the static sweep'}`,
     '',
@@ -70,8 +74,8 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
       : []),
     'gauge, paper and betapool (our implementation of its rules) run through the bridge like the static sweep; ' +
       'in brackets where each settled (final pool size). PyPI betapool, asyncio and multiprocessing are ' +
-      "Python-native (drive.py) and are divided by a native `ThreadPoolExecutor` at the bridge's best N, " +
-      'run by the same driver (the bridge adds its own protocol cost, so native and bridge throughputs are ' +
+      `Python-native (drive.py) and are divided by ${nativeYardstick} ` +
+      '(the bridge adds its own protocol cost, so native and bridge throughputs are ' +
       `not compared directly). Goal: gauge ≥ ${GAUGE_GOAL} and above every other column.`,
     '',
     "| profile | cores | best static N | best static /s | cliff (N ≥ 512) | gauge | paper | betapool (ours) | PyPI betapool | asyncio | multiprocessing | sweep's best point: N, /s | gauge vs sweep's best point |",
@@ -173,9 +177,8 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
     '',
     `Closed loop in Python; ${cfg.peerWarmupMs / 1000} s warm-up, ${cfg.peerMeasureMs / 1000} s measured ` +
       `(PyPI betapool: ${cfg.betapoolWarmupMs / 1000} s + ${cfg.betapoolMeasureMs / 1000} s, min ${cfg.initialSize}, max ${cfg.maxSize}; ` +
-      `its final size is its controller's target, live = threads it really runs). The native static pool is ` +
-      "measured at the bridge's best N and at the sizes PyPI betapool settled on, and the best is kept: every " +
-      `"vs native static" divides by it. multiprocessing tried ${cfg.processCounts.join(', ')} processes (those ≥ the core count) ` +
+      `its final size is its controller's target, live = threads it really runs). "vs native static" divides by ` +
+      `${nativeYardstick}. multiprocessing tried ${cfg.processCounts.join(', ')} processes (those ≥ the core count) ` +
       '(spawn start method) and kept the best. PSS summed over the process tree.',
     '',
     '| profile | cores | peer | /s | vs native static | vs bridge best static | final size (live) | p99 (ms) | PSS (MiB) |',
