@@ -74,15 +74,13 @@ export function findShortfalls(results: ProfileCoresResult[]): Shortfall[] {
       const e = a.efficiency?.median ?? null
       if (e !== null && e > g) add(`gauge below ${a.policy} (ours, through the bridge)`, e)
     }
+    const native = r.peers.find((p) => p.mode === 'static')
+    const yardstick = native ? `native ${native.label}` : 'the native static pool'
     for (const p of r.peers) {
       if (p.mode === 'static') continue
       const e = p.efficiencyNative
-      if (e !== null && e > g) {
-        add(
-          `gauge below the Python-native ${p.label} (its throughput / native ThreadPoolExecutor at best N)`,
-          e,
-        )
-      }
+      if (e !== null && e > g)
+        add(`gauge below the Python-native ${p.label} (its throughput / ${yardstick})`, e)
     }
   }
   return out
