@@ -283,6 +283,31 @@ test('passes combined: per pair the median over passes decides, each pass agains
   t.is(two ? missMargin(two) : undefined, null, 'no gauge number: no margin')
   const md = twoPassReport(first, second, pairs)
   t.regex(md, /gauge ≥ 0\.95: 1 of 1 pairs; not below any of the three: 1 of 1; both: 1 of 1\./)
+  t.notRegex(md, /native yardstick differs/, 'both passes divide PyPI betapool the same way')
+  // The second pass also measured the native pool at PyPI betapool's sizes: the report says which pass did.
+  const nativeRun = { ok: true, throughput: 100, p99Ms: null, finalSize: 8, liveFinal: 8, pssMiB: null }
+  row.peers = [
+    {
+      mode: 'static',
+      label: 'ThreadPoolExecutor(8)',
+      workers: 8,
+      runs: [nativeRun],
+      throughput: spread([100]),
+      p99Ms: null,
+      finalSize: 8,
+      pssMiB: null,
+      efficiencyNative: 1,
+      efficiencyBridge: 1,
+      tried: [
+        { workers: 4, throughput: 90 },
+        { workers: 8, throughput: 100 },
+      ],
+    },
+  ]
+  t.regex(
+    twoPassReport(first, second, pairs),
+    /PyPI betapool's native yardstick differs: passes 2 divide by the best native pool among the bridge's best N and PyPI betapool's own sizes, passes 1 by the bridge's best N alone/,
+  )
   t.regex(
     md,
     /\| balanced \| 1 \| 2 \| 0\.96 \(0\.90–1\.02\) \| 0\.94 \(0\.92–0\.96\) \|.*\| 0\.90 \[5\] · 1\.02 \[9\] \| met \|/,

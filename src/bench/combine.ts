@@ -132,6 +132,24 @@ export function passDisagreement(pairs: CombinedPair[]): PassDisagreement[] {
   return out
 }
 
+/**
+ * Which native pool each pass divided the PyPI betapool by, when the passes differ: passes made before the
+ * native static pool was also measured at PyPI betapool's sizes divided by the bridge's best N alone.
+ */
+function nativeYardsticks(sources: PassSource[]): string[] {
+  const wide = sources.map((s) =>
+    s.result.results.some((r) => r.peers.some((p) => p.mode === 'static' && p.tried?.length)),
+  )
+  if (wide.every((w) => w === wide[0])) return []
+  const list = (want: boolean) => wide.flatMap((w, i) => (w === want ? [String(i + 1)] : [])).join(', ')
+  return [
+    `PyPI betapool's native yardstick differs: passes ${list(true)} divide by the best native pool among the ` +
+      `bridge's best N and PyPI betapool's own sizes, passes ${list(false)} by the bridge's best N alone (which ` +
+      "can read above 1 where the bridge's best N is not the native optimum).",
+    '',
+  ]
+}
+
 const LABEL: Record<Column, string> = {
   gauge: 'gauge',
   paper: 'paper',
@@ -169,6 +187,7 @@ export function combinedMarkdown(
     '',
     `Policy and workload code across the passes: ${sameCode}`,
     '',
+    ...nativeYardsticks(sources),
     `## Verdict on the medians over passes (goal: gauge ≥ ${GAUGE_GOAL} and not below ${RIVALS.map((c) => LABEL[c]).join(', ')})`,
     '',
     `gauge ≥ ${GAUGE_GOAL}: ${goal} of ${measured.length} pairs; not below any of the three: ${above} of ${measured.length}; both: ${both} of ${measured.length}.`,
