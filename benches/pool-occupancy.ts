@@ -3,12 +3,12 @@
  * worker), when the caller always has calls waiting. A pool whose workers sit idle while calls wait is
  * not the bottleneck: the delivery path (Node's event loop, the pipe, the companion's reader thread) is.
  *
- *   npx tsx benches/pool-occupancy.ts [--pairs io-dominant:2:8,16,32 …] [--seconds 4] [--repeats 3]
+ *   npx tsx benches/pool-occupancy.ts [--pairs io-dominant:2:8,16,32 …] [--seconds 4] [--repeats 3] [--name F]
  *
  * Each point: a fresh companion at N threads pinned to the pair's CPUs, the bench's closed-loop load
  * (max(2N, 32) calls outstanding), 1.5 s warm-up, then 500 ms windows for `seconds`; medians over the
  * windows, then over repeats (points interleaved, the order rotated each repeat). Writes
- * benches/results/pool-occupancy.{json,md}.
+ * benches/results/F.{json,md} (F: pool-occupancy unless --name says otherwise).
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
@@ -122,10 +122,13 @@ async function main(): Promise<void> {
     }
   })
   const out = path.join(ROOT, 'benches', 'results')
+  const name = arg('name', 'pool-occupancy')
   mkdirSync(out, { recursive: true })
-  const command = `npx tsx benches/pool-occupancy.ts ${process.argv.slice(2).join(' ')}`.trim()
+  // Quoted where a shell would split the argument (--pairs uses ';').
+  const args = process.argv.slice(2).map((a) => (/[;\s]/.test(a) ? `"${a}"` : a))
+  const command = `npx tsx benches/pool-occupancy.ts ${args.join(' ')}`.trim()
   writeFileSync(
-    path.join(out, 'pool-occupancy.json'),
+    path.join(out, `${name}.json`),
     `${JSON.stringify({ command, date: new Date().toISOString(), runs, rows }, null, 1)}\n`,
   )
   const md = [
@@ -143,7 +146,7 @@ async function main(): Promise<void> {
     ),
     '',
   ].join('\n')
-  writeFileSync(path.join(out, 'pool-occupancy.md'), md)
+  writeFileSync(path.join(out, `${name}.md`), md)
   process.stdout.write(md)
 }
 
