@@ -5,7 +5,7 @@
  */
 import { eff, num } from './markdown.js'
 import { GAUGE_GOAL } from './shortfalls.js'
-import { median, spread } from './stats.js'
+import { median, nativeAtSettledSizes, spread } from './stats.js'
 import type { BenchResult, ProfileCoresResult, Spread } from './types.js'
 
 /** The columns the goal compares gauge with: paper and betapool (ours, through the bridge), PyPI betapool. */
@@ -137,9 +137,7 @@ export function passDisagreement(pairs: CombinedPair[]): PassDisagreement[] {
  * native static pool was also measured at PyPI betapool's sizes divided by the bridge's best N alone.
  */
 function nativeYardsticks(sources: PassSource[]): string[] {
-  const wide = sources.map((s) =>
-    s.result.results.some((r) => r.peers.some((p) => p.mode === 'static' && p.tried?.length)),
-  )
+  const wide = sources.map((s) => nativeAtSettledSizes(s.result.results))
   if (wide.every((w) => w === wide[0])) return []
   const list = (want: boolean) => wide.flatMap((w, i) => (w === want ? [String(i + 1)] : [])).join(', ')
   return [

@@ -1,6 +1,7 @@
 /** The Markdown report of a bench run. */
 
 import { GAUGE_GOAL } from './shortfalls.js'
+import { nativeAtSettledSizes } from './stats.js'
 import type { BenchResult, PeerResult, ProfileCoresResult, Spread } from './types.js'
 
 export const num = (x: number | null | undefined, digits = 1): string =>
@@ -37,8 +38,7 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
   const lines: string[] = []
   const push = (...l: string[]) => lines.push(...l)
   const rows = result.results
-  // Runs before the native yardstick was also measured at PyPI betapool's sizes name one size only.
-  const nativeYardstick = rows.some((r) => r.peers.some((p) => p.mode === 'static' && p.tried?.length))
+  const nativeYardstick = nativeAtSettledSizes(rows)
     ? "the best native `ThreadPoolExecutor` measured by the same driver, at the bridge's best N and at the sizes PyPI betapool settled on (its setting and its live threads)"
     : "a native `ThreadPoolExecutor` at the bridge's best N, run by the same driver"
   push(

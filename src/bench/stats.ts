@@ -1,5 +1,5 @@
 /** Small statistics helpers for the benchmark. */
-import type { Spread, StaticPoint } from './types.js'
+import type { ProfileCoresResult, Spread, StaticPoint } from './types.js'
 
 export function median(values: number[]): number | null {
   if (values.length === 0) return null
@@ -107,4 +107,12 @@ export function settledSizes(
     .filter((v): v is number => v !== null)
     .map((v) => Math.max(1, Math.round(v)))
   return [...new Set(sizes)].filter((n) => n !== except)
+}
+
+/**
+ * Whether a run measured the native yardstick at PyPI betapool's settled sizes too (runs from before
+ * 5f44326 measured it at the bridge's best N alone): its static peer then records the sizes tried.
+ */
+export function nativeAtSettledSizes(results: ProfileCoresResult[]): boolean {
+  return results.some((r) => r.peers.some((p) => p.mode === 'static' && (p.tried?.length ?? 0) > 0))
 }
