@@ -17,7 +17,11 @@ import { pinNodeAwayFrom } from '../src/bench/affinity.js'
 import { cpusFor, PYTHON_MALLOC_ENV } from '../src/bench/config.js'
 import { ClosedLoop, sleep } from '../src/bench/load.js'
 import { concurrencyFor } from '../src/bench/runners.js'
+import { percentile } from '../src/bench/stats.js'
+import { gilRangeOf } from '../src/bridge/adaptive.js'
 import { PythonBridge } from '../src/bridge/index.js'
+import { ThreadMonitor } from '../src/monitor/thread-monitor.js'
+import type { ProbeSnapshot } from '../src/native.js'
 import { arg, median } from './stats.js'
 
 const ROOT = path.join(__dirname, '..')
@@ -46,6 +50,25 @@ interface Point {
   queueMs: number
   /** Node's event-loop utilisation over the measured windows. */
   loopUtilisation: number
+  /** Companion CPU time per completed task (ms), all its threads. */
+  cpuPerTaskMs: number
+  /** Voluntary context switches per completed task, all threads: GIL hand-offs show here. */
+  switchesPerTask: number
+  /** Share of the sampler's reads of the GIL's `locked` field that found it held (null if not read). */
+  gilHeld: number | null
+  /** Each 500 ms window's tasks/s: a pool that flips between two regimes shows two clusters. */
+  windows: number[]
+}
+
+/** Sums over the companion's threads; a static pool's threads live as long as the process. */
+function totals(s: ProbeSnapshot): { cpuNs: number; switches: number; held: number; read: number } {
+  let cpuNs = 0
+  let switches = 0
+  for (const t of s.threads) {
+    cpuNs += t.cpuNs
+    switches += t.voluntarySwitches
+  }
+  return { cpuNs, switches, held: s.gilHeldTicks, read: s.gilStateTicks }
 }
 
 async function measure(profile: string, cores: number, n: number): Promise<Point> {
@@ -61,24 +84,34 @@ async function measure(profile: string, cores: number, n: number): Promise<Point
     startTimeoutMs: 60_000,
   })
   const loop = new ClosedLoop(bridge, profile, () => concurrencyFor(n))
+  // The sample tier at a low rate: counters from /proc and the GIL's state, no tracing in the way.
+  const monitor = ThreadMonitor.watch(bridge.pid, { tier: 'sample', hz: 50, gilRange: gilRangeOf(bridge) })
   try {
     loop.start()
     await sleep(1500)
     bridge.takeTaskWindow()
     const elu0 = performance.eventLoopUtilization()
-    const windows: Array<{ x: number; busy: number; queueMs: number }> = []
+    const windows: Array<{ x: number; busy: number; queueMs: number; cpuMs: number; switches: number }> = []
+    const start = totals(monitor.snapshot())
+    let last = start
     for (let t = 0; t < SECONDS * 1000; t += 500) {
       await sleep(500)
       const w = bridge.takeTaskWindow()
+      const now = totals(monitor.snapshot())
+      const done = Math.max(1, w.completions)
       windows.push({
         x: w.throughput,
         busy: (w.throughput * w.meanWallNs) / 1e9,
         queueMs: w.meanQueueNs / 1e6,
+        cpuMs: (now.cpuNs - last.cpuNs) / 1e6 / done,
+        switches: (now.switches - last.switches) / done,
       })
+      last = now
     }
     const elu = performance.eventLoopUtilization(elu0)
     const med = (f: (w: (typeof windows)[number]) => number) => median(windows.map(f))
     const busy = med((w) => w.busy)
+    const read = last.read - start.read
     return {
       profile,
       cores,
@@ -88,11 +121,20 @@ async function measure(profile: string, cores: number, n: number): Promise<Point
       occupancy: Math.round((busy / n) * 100) / 100,
       queueMs: Math.round(med((w) => w.queueMs) * 1000) / 1000,
       loopUtilisation: Math.round(elu.utilization * 100) / 100,
+      cpuPerTaskMs: Math.round(med((w) => w.cpuMs) * 100) / 100,
+      switchesPerTask: Math.round(med((w) => w.switches) * 10) / 10,
+      gilHeld: read > 0 ? Math.round(((last.held - start.held) / read) * 100) / 100 : null,
+      windows: windows.map((w) => Math.round(w.x)),
     }
   } finally {
+    monitor.close()
     loop.stop()
     await bridge.close({ drainTimeoutMs: 0, graceMs: 0 }).catch(() => {})
   }
+}
+
+function windowPercentiles(windows: number[]): string {
+  return [0.1, 0.5, 0.9].map((p) => percentile(windows, p) ?? 'n/a').join(' / ')
 }
 
 async function main(): Promise<void> {
@@ -119,6 +161,10 @@ async function main(): Promise<void> {
       occupancyRange: range((x) => x.occupancy),
       queueMs: m((x) => x.queueMs),
       loopUtilisation: m((x) => x.loopUtilisation),
+      cpuPerTaskMs: m((x) => x.cpuPerTaskMs),
+      switchesPerTask: m((x) => x.switchesPerTask),
+      gilHeld: median(mine.map((x) => x.gilHeld).filter((v): v is number => v !== null)),
+      windows: mine.flatMap((x) => x.windows),
     }
   })
   const out = path.join(ROOT, 'benches', 'results')
@@ -138,11 +184,13 @@ async function main(): Promise<void> {
     '',
     'busy = completions/s × mean wall time of a task in its worker (Little’s law); occupancy = busy / N. The load keeps max(2N, 32) calls outstanding, so a worker that is not busy is waiting for a call that Node has and the companion has not handed over yet.',
     '',
-    '| profile | cores | N | tasks/s (min–max) | busy workers | occupancy (min–max) | queued in the companion (ms) | Node event-loop utilisation |',
-    '|---|---:|---:|---|---:|---|---:|---:|',
+    'CPU per task is all the companion’s threads’ CPU time over the completions (its reader thread included); voluntary switches per task likewise (a GIL hand-off is one); GIL held is the share of the sampler’s reads of the GIL’s `locked` field that found it held. The 500 ms windows of all repeats are pooled for their 10th, 50th and 90th percentiles: a pool that flips between two regimes shows a wide gap.',
+    '',
+    '| profile | cores | N | tasks/s (min–max) | busy workers | occupancy (min–max) | queued in the companion (ms) | Node event-loop utilisation | CPU per task (ms) | voluntary switches per task | GIL held | windows tasks/s p10 / p50 / p90 |',
+    '|---|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---|',
     ...rows.map(
       (r) =>
-        `| ${r.profile} | ${r.cores} | ${r.n} | ${r.throughput} (${r.throughputRange}) | ${r.busy} | ${r.occupancy} (${r.occupancyRange}) | ${r.queueMs} | ${r.loopUtilisation} |`,
+        `| ${r.profile} | ${r.cores} | ${r.n} | ${r.throughput} (${r.throughputRange}) | ${r.busy} | ${r.occupancy} (${r.occupancyRange}) | ${r.queueMs} | ${r.loopUtilisation} | ${r.cpuPerTaskMs} | ${r.switchesPerTask} | ${r.gilHeld ?? 'n/a'} | ${windowPercentiles(r.windows)} |`,
     ),
     '',
   ].join('\n')
