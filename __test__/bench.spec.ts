@@ -15,6 +15,7 @@ import {
   convergenceTime,
   meanSize,
   percentile,
+  rotated,
   settledSizes,
   spread,
   topSizes,
@@ -176,6 +177,17 @@ test('markdown and SVG carry the headline, the cliff and the policies', (t) => {
   t.true(svg.includes('N ≥ 512 (cliff)'))
   t.true(svg.includes('N ≥ 2048 not run'))
   t.is((svg.match(/<g><title>/g) ?? []).length, 3, 'one marker per adaptive policy')
+})
+
+test('rotated: each repeat starts one further along, so no policy always runs first', (t) => {
+  const policies = ['gauge', 'paper', 'betapool'] as const
+  t.deepEqual(rotated(policies, 0), ['gauge', 'paper', 'betapool'])
+  t.deepEqual(rotated(policies, 1), ['paper', 'betapool', 'gauge'])
+  t.deepEqual(rotated(policies, 2), ['betapool', 'gauge', 'paper'])
+  t.deepEqual(rotated(policies, 3), ['gauge', 'paper', 'betapool'], 'wraps around')
+  t.deepEqual(rotated(policies, -1), ['betapool', 'gauge', 'paper'])
+  t.deepEqual(rotated([], 2), [])
+  t.deepEqual([...policies], ['gauge', 'paper', 'betapool'], 'the input is left as it was')
 })
 
 test("candidates: the sweep's best sizes, and the best of their longer runs", (t) => {

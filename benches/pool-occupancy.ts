@@ -17,7 +17,7 @@ import { pinNodeAwayFrom } from '../src/bench/affinity.js'
 import { cpusFor, PYTHON_MALLOC_ENV } from '../src/bench/config.js'
 import { ClosedLoop, sleep } from '../src/bench/load.js'
 import { concurrencyFor } from '../src/bench/runners.js'
-import { percentile } from '../src/bench/stats.js'
+import { percentile, rotated } from '../src/bench/stats.js'
 import { gilRangeOf } from '../src/bridge/adaptive.js'
 import { PythonBridge } from '../src/bridge/index.js'
 import { ThreadMonitor } from '../src/monitor/thread-monitor.js'
@@ -141,8 +141,7 @@ async function main(): Promise<void> {
   const plan = PAIRS.flatMap((p) => p.sizes.map((n) => ({ profile: p.profile, cores: p.cores, n })))
   const runs: Point[] = []
   for (let r = 0; r < REPEATS; r++) {
-    const order = plan.map((_, i) => plan[(i + r) % plan.length] as (typeof plan)[number])
-    for (const p of order) {
+    for (const p of rotated(plan, r)) {
       const point = await measure(p.profile, p.cores, p.n)
       process.stderr.write(`repeat ${r + 1}/${REPEATS} ${JSON.stringify(point)}\n`)
       runs.push(point)

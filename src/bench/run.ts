@@ -13,7 +13,7 @@ import {
   staticSweep,
   type Target,
 } from './runners.js'
-import { confirmedBest, median, round, settledSizes, spread, topSizes } from './stats.js'
+import { confirmedBest, median, rotated, round, settledSizes, spread, topSizes } from './stats.js'
 import type {
   AdaptivePolicyName,
   AdaptiveResult,
@@ -144,7 +144,8 @@ async function runOne(
       progress.advance(plan.reference / cfg.confirmTop)
     }
     progress.drop(((cfg.confirmTop - candidates.length) * plan.reference) / cfg.confirmTop)
-    for (const policy of POLICIES) {
+    // The order rotates each repeat, so that no policy always runs first after the confirmations.
+    for (const policy of rotated(POLICIES, r)) {
       progress.say(`${label}: ${policy} for ${cfg.policyMs / 1000} s from N=${cfg.initialSize}${rep}`)
       try {
         runs.get(policy)?.push(await adaptiveRun(target, policy, cfg))

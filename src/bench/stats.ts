@@ -66,6 +66,12 @@ export const round = (x: number, digits = 3): number => {
   return Math.round(x * f) / f
 }
 
+/** `items` started at index `by` (mod its length): repeat r of an interleaved plan runs in this order. */
+export function rotated<T>(items: readonly T[], by: number): T[] {
+  const n = items.length
+  return items.map((_, i) => items[(((i + by) % n) + n) % n] as T)
+}
+
 /** The `count` sizes with the highest sweep throughput, in sweep order. */
 export function topSizes(sweep: StaticPoint[], count: number): number[] {
   const ranked = sweep
