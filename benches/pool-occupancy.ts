@@ -84,9 +84,11 @@ async function measure(profile: string, cores: number, n: number): Promise<Point
     startTimeoutMs: 60_000,
   })
   const loop = new ClosedLoop(bridge, profile, () => concurrencyFor(n))
-  // The sample tier at a low rate: counters from /proc and the GIL's state, no tracing in the way.
-  const monitor = ThreadMonitor.watch(bridge.pid, { tier: 'sample', hz: 50, gilRange: gilRangeOf(bridge) })
+  let monitor: ThreadMonitor | null = null
   try {
+    // The sample tier at a low rate: counters from /proc and the GIL's state, no tracing in the way.
+    // Opened inside the try, so that the companion is closed even when the probe cannot open.
+    monitor = ThreadMonitor.watch(bridge.pid, { tier: 'sample', hz: 50, gilRange: gilRangeOf(bridge) })
     loop.start()
     await sleep(1500)
     bridge.takeTaskWindow()
@@ -127,7 +129,7 @@ async function measure(profile: string, cores: number, n: number): Promise<Point
       windows: windows.map((w) => Math.round(w.x)),
     }
   } finally {
-    monitor.close()
+    monitor?.close()
     loop.stop()
     await bridge.close({ drainTimeoutMs: 0, graceMs: 0 }).catch(() => {})
   }
