@@ -135,6 +135,12 @@ async function measure(profile: string, cores: number, n: number): Promise<Point
   }
 }
 
+/** Median over the runs that read the GIL's state; null when none did (a free-threaded build). */
+function gilHeldMedian(runs: Point[]): number | null {
+  const read = runs.flatMap((x) => (x.gilHeld === null ? [] : [x.gilHeld]))
+  return read.length > 0 ? median(read) : null
+}
+
 function windowPercentiles(windows: number[]): string {
   return [0.1, 0.5, 0.9].map((p) => percentile(windows, p) ?? 'n/a').join(' / ')
 }
@@ -164,7 +170,7 @@ async function main(): Promise<void> {
       loopUtilisation: m((x) => x.loopUtilisation),
       cpuPerTaskMs: m((x) => x.cpuPerTaskMs),
       switchesPerTask: m((x) => x.switchesPerTask),
-      gilHeld: median(mine.map((x) => x.gilHeld).filter((v): v is number => v !== null)),
+      gilHeld: gilHeldMedian(mine),
       windows: mine.flatMap((x) => x.windows),
     }
   })
