@@ -114,3 +114,19 @@ test('gilSaturation is the share of ticks with a GIL waiter; the final flag foll
   t.is(w.total.wallNs, 0)
   t.is(w.total.betaPaper, 0)
 })
+
+test('the GIL is busy while held and while free with a thread waiting for it; unmeasured, neither is known', (t) => {
+  const before = snapshot(0, [thread(1)], { gilStateTicks: 100, gilHeldTicks: 50, gilFreeWantedTicks: 10 })
+  const after = snapshot(1000 * MS, [thread(1, { lastSeenNs: 1000 * MS, cpuNs: 400 * MS })], {
+    gilStateTicks: 300,
+    gilHeldTicks: 130,
+    gilFreeWantedTicks: 70,
+  })
+  const w = decompose(before, after)
+  // 200 reads in the window: 80 held, 60 free while wanted (hand-offs), 60 free and unwanted.
+  t.is(w.total.gilHeld, 0.4)
+  t.is(w.total.gilBusy, 0.7)
+  const unread = decompose(before, snapshot(1000 * MS, after.threads, { ...before, takenNs: 1000 * MS }))
+  t.is(unread.total.gilHeld, null)
+  t.is(unread.total.gilBusy, null)
+})

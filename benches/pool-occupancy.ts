@@ -56,19 +56,32 @@ interface Point {
   switchesPerTask: number
   /** Share of the sampler's reads of the GIL's `locked` field that found it held (null if not read). */
   gilHeld: number | null
+  /** Share of those reads that found it held, or free while a sampled thread waited for it (a hand-off). */
+  gilBusy: number | null
+  /** Share of busy thread-time lost to contention (gil + lock + runq), from the monitor's windows. */
+  contention: number
+  /** busy × (1 − contention): workers doing their own work (CPU or genuine waits) at any moment. */
+  effectiveWorkers: number
   /** Each 500 ms window's tasks/s: a pool that flips between two regimes shows two clusters. */
   windows: number[]
 }
 
 /** Sums over the companion's threads; a static pool's threads live as long as the process. */
-function totals(s: ProbeSnapshot): { cpuNs: number; switches: number; held: number; read: number } {
+function totals(s: ProbeSnapshot): {
+  cpuNs: number
+  switches: number
+  held: number
+  busy: number
+  read: number
+} {
   let cpuNs = 0
   let switches = 0
   for (const t of s.threads) {
     cpuNs += t.cpuNs
     switches += t.voluntarySwitches
   }
-  return { cpuNs, switches, held: s.gilHeldTicks, read: s.gilStateTicks }
+  const busy = s.gilHeldTicks + s.gilFreeWantedTicks
+  return { cpuNs, switches, held: s.gilHeldTicks, busy, read: s.gilStateTicks }
 }
 
 async function measure(profile: string, cores: number, n: number): Promise<Point> {
@@ -92,14 +105,23 @@ async function measure(profile: string, cores: number, n: number): Promise<Point
     loop.start()
     await sleep(1500)
     bridge.takeTaskWindow()
+    monitor.window()
     const elu0 = performance.eventLoopUtilization()
-    const windows: Array<{ x: number; busy: number; queueMs: number; cpuMs: number; switches: number }> = []
+    const windows: Array<{
+      x: number
+      busy: number
+      queueMs: number
+      cpuMs: number
+      switches: number
+      contention: number
+    }> = []
     const start = totals(monitor.snapshot())
     let last = start
     for (let t = 0; t < SECONDS * 1000; t += 500) {
       await sleep(500)
       const w = bridge.takeTaskWindow()
       const now = totals(monitor.snapshot())
+      const shares = monitor.window({ busyNsByTid: w.busyNsByTid }).total.shares
       const done = Math.max(1, w.completions)
       windows.push({
         x: w.throughput,
@@ -107,6 +129,7 @@ async function measure(profile: string, cores: number, n: number): Promise<Point
         queueMs: w.meanQueueNs / 1e6,
         cpuMs: (now.cpuNs - last.cpuNs) / 1e6 / done,
         switches: (now.switches - last.switches) / done,
+        contention: shares.gil + shares.lock + shares.runq,
       })
       last = now
     }
@@ -126,6 +149,9 @@ async function measure(profile: string, cores: number, n: number): Promise<Point
       cpuPerTaskMs: Math.round(med((w) => w.cpuMs) * 100) / 100,
       switchesPerTask: Math.round(med((w) => w.switches) * 10) / 10,
       gilHeld: read > 0 ? Math.round(((last.held - start.held) / read) * 100) / 100 : null,
+      contention: Math.round(med((w) => w.contention) * 100) / 100,
+      effectiveWorkers: Math.round(med((w) => w.busy * (1 - w.contention)) * 10) / 10,
+      gilBusy: read > 0 ? Math.round(((last.busy - start.busy) / read) * 100) / 100 : null,
       windows: windows.map((w) => Math.round(w.x)),
     }
   } finally {
@@ -136,8 +162,11 @@ async function measure(profile: string, cores: number, n: number): Promise<Point
 }
 
 /** Median over the runs that read the GIL's state; null when none did (a free-threaded build). */
-function gilHeldMedian(runs: Point[]): number | null {
-  const read = runs.flatMap((x) => (x.gilHeld === null ? [] : [x.gilHeld]))
+function gilMedian(runs: Point[], share: (x: Point) => number | null): number | null {
+  const read = runs.flatMap((x) => {
+    const v = share(x)
+    return v === null ? [] : [v]
+  })
   return read.length > 0 ? median(read) : null
 }
 
@@ -170,7 +199,10 @@ async function main(): Promise<void> {
       loopUtilisation: m((x) => x.loopUtilisation),
       cpuPerTaskMs: m((x) => x.cpuPerTaskMs),
       switchesPerTask: m((x) => x.switchesPerTask),
-      gilHeld: gilHeldMedian(mine),
+      gilHeld: gilMedian(mine, (x) => x.gilHeld),
+      gilBusy: gilMedian(mine, (x) => x.gilBusy),
+      contention: m((x) => x.contention),
+      effectiveWorkers: m((x) => x.effectiveWorkers),
       windows: mine.flatMap((x) => x.windows),
     }
   })
@@ -191,13 +223,13 @@ async function main(): Promise<void> {
     '',
     'busy = completions/s × mean wall time of a task in its worker (Little’s law); occupancy = busy / N. The load keeps max(2N, 32) calls outstanding, so a worker that is not busy is waiting for a call that Node has and the companion has not handed over yet.',
     '',
-    'CPU per task is all the companion’s threads’ CPU time over the completions (its reader thread included); voluntary switches per task likewise (a GIL hand-off is one); GIL held is the share of the sampler’s reads of the GIL’s `locked` field that found it held. The 500 ms windows of all repeats are pooled for their 10th, 50th and 90th percentiles: a pool that flips between two regimes shows a wide gap.',
+    'CPU per task is all the companion’s threads’ CPU time over the completions (its reader thread included); voluntary switches per task likewise (a GIL hand-off is one); GIL held is the share of the sampler’s reads of the GIL’s `locked` field that found it held; GIL busy adds the reads that found it free while a sampled thread waited for it (a hand-off under way). The 500 ms windows of all repeats are pooled for their 10th, 50th and 90th percentiles: a pool that flips between two regimes shows a wide gap.',
     '',
-    '| profile | cores | N | tasks/s (min–max) | busy workers | occupancy (min–max) | queued in the companion (ms) | Node event-loop utilisation | CPU per task (ms) | voluntary switches per task | GIL held | windows tasks/s p10 / p50 / p90 |',
-    '|---|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---|',
+    '| profile | cores | N | tasks/s (min–max) | busy workers | occupancy (min–max) | queued in the companion (ms) | Node event-loop utilisation | CPU per task (ms) | voluntary switches per task | GIL held | GIL busy | contention | effective workers | windows tasks/s p10 / p50 / p90 |',
+    '|---|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rows.map(
       (r) =>
-        `| ${r.profile} | ${r.cores} | ${r.n} | ${r.throughput} (${r.throughputRange}) | ${r.busy} | ${r.occupancy} (${r.occupancyRange}) | ${r.queueMs} | ${r.loopUtilisation} | ${r.cpuPerTaskMs} | ${r.switchesPerTask} | ${r.gilHeld ?? 'n/a'} | ${windowPercentiles(r.windows)} |`,
+        `| ${r.profile} | ${r.cores} | ${r.n} | ${r.throughput} (${r.throughputRange}) | ${r.busy} | ${r.occupancy} (${r.occupancyRange}) | ${r.queueMs} | ${r.loopUtilisation} | ${r.cpuPerTaskMs} | ${r.switchesPerTask} | ${r.gilHeld ?? 'n/a'} | ${r.gilBusy ?? 'n/a'} | ${r.contention} | ${r.effectiveWorkers} | ${windowPercentiles(r.windows)} |`,
     ),
     '',
   ].join('\n')

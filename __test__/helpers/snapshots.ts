@@ -37,6 +37,7 @@ export function snapshot(
     gilTicks: 0,
     gilStateTicks: 0,
     gilHeldTicks: 0,
+    gilFreeWantedTicks: 0,
     samples: 0,
     probeCpuNs: 0,
     threads,

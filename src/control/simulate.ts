@@ -322,6 +322,7 @@ export class Plant {
         gilSaturation: 1 - Math.exp(-(times.gil / durationNs)),
         // The GIL is held for every task's CPU: its utilisation is the serial work's.
         gilHeld: cfg.gil ? Math.min(1, times.cpu / durationNs) : null,
+        gilBusy: cfg.gil ? Math.min(1, times.cpu / durationNs) : null,
         busyThreads: Math.ceil(busy),
       },
       probeCpuNs: 0,

@@ -135,6 +135,13 @@ function gilHeldShare(prev: ProbeSnapshot, cur: ProbeSnapshot): number | null {
   return ticks > 0 ? (cur.gilHeldTicks - prev.gilHeldTicks) / ticks : null
 }
 
+/** Share of those ticks that found the GIL held, or free while a sampled thread waited for it; null likewise. */
+function gilBusyShare(prev: ProbeSnapshot, cur: ProbeSnapshot): number | null {
+  const ticks = cur.gilStateTicks - prev.gilStateTicks
+  const busy = cur.gilHeldTicks - prev.gilHeldTicks + (cur.gilFreeWantedTicks - prev.gilFreeWantedTicks)
+  return ticks > 0 ? busy / ticks : null
+}
+
 /** The window between two snapshots of the same probe, decomposed. */
 export function decompose(prev: ProbeSnapshot, cur: ProbeSnapshot, options: DecomposeOptions = {}): Window {
   const startNs = prev.takenNs
@@ -196,6 +203,7 @@ export function decompose(prev: ProbeSnapshot, cur: ProbeSnapshot, options: Deco
     runqShare: shares.runq,
     gilSaturation: ratio(cur.gilTicks - prev.gilTicks, ticks),
     gilHeld: gilHeldShare(prev, cur),
+    gilBusy: gilBusyShare(prev, cur),
     busyThreads: threads.filter((t) => t.wallNs > 0).length,
   }
   const durationNs = endNs - startNs

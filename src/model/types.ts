@@ -49,6 +49,12 @@ export interface WindowTotal {
    * `times.cpu` it splits CPU into GIL-held (serial) and GIL-free (parallel) work.
    */
   gilHeld: number | null
+  /**
+   * Share of the window's wall time the GIL was held, or free while a thread waited for it (a hand-off
+   * under way: the GIL idle though work wants it); null when `gilHeld` is. Hand-offs cost wall time that
+   * no thread's CPU shows: a pool whose GIL is held 40 % of the time can still have its GIL busy all of it.
+   */
+  gilBusy: number | null
   /** Threads with busy time in the window. */
   busyThreads: number
 }

@@ -116,6 +116,8 @@ pub struct ProbeSnapshot {
     /// Ticks that read the GIL's `locked` field, and found it held.
     pub gil_state_ticks: f64,
     pub gil_held_ticks: f64,
+    /// Of those, ticks that found it free while a thread waited for it.
+    pub gil_free_wanted_ticks: f64,
     /// Address of the GIL's `locked` field, once found.
     pub gil_locked_addr: Option<BigInt>,
     /// Why the GIL's hold time is not (yet) measured, when it is not.
@@ -241,6 +243,7 @@ fn convert_snapshot(s: Snapshot) -> ProbeSnapshot {
         gil_ticks: s.gil_ticks as f64,
         gil_state_ticks: s.gil_state_ticks as f64,
         gil_held_ticks: s.gil_held_ticks as f64,
+        gil_free_wanted_ticks: s.gil_free_wanted_ticks as f64,
         gil_locked_addr: s.gil_locked_addr.map(BigInt::from),
         gil_state_note: s.gil_state_note,
         samples: s.samples as f64,

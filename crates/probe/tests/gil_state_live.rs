@@ -22,6 +22,9 @@ impl Drop for Python {
 
 const IDLE: &str = "import sys\nprint('ready', flush=True)\nsys.stdin.read()";
 const SPIN: &str = "import sys, threading\ndef spin():\n    while True: pass\nthreading.Thread(target=spin, daemon=True).start()\nprint('ready', flush=True)\nsys.stdin.read()";
+/// Four threads hashing 4 KiB buffers: hashlib drops the GIL for each call
+/// (over 2 KiB), so the GIL changes hands every few microseconds.
+const CONVOY: &str = "import sys, threading, hashlib\nbuf = bytes(4096)\ndef work():\n    while True: hashlib.sha256(buf).digest()\nfor _ in range(4): threading.Thread(target=work, daemon=True).start()\nprint('ready', flush=True)\nsys.stdin.read()";
 const HASH: &str = "import sys, threading, hashlib\nbuf = bytes(8 << 20)\ndef work():\n    while True: hashlib.sha256(buf).digest()\nfor _ in range(2): threading.Thread(target=work, daemon=True).start()\nprint('ready', flush=True)\nsys.stdin.read()";
 
 fn start(python: &str, code: &str) -> Option<Python> {
@@ -67,10 +70,13 @@ fn watch(pid: i32, seconds: f64) -> Snapshot {
     probe.close();
     last.gil_state_ticks -= first.gil_state_ticks;
     last.gil_held_ticks -= first.gil_held_ticks;
+    last.gil_free_wanted_ticks -= first.gil_free_wanted_ticks;
     last
 }
 
-fn held_share(python: &str, code: &str) -> Option<f64> {
+/// Shares of the ticks that read the GIL's state: found it held, and found
+/// it free while a thread waited for it.
+fn gil_shares(python: &str, code: &str) -> Option<(f64, f64)> {
     let py = start(python, code)?;
     let snap = watch(py.0.id() as i32, 1.5);
     assert!(
@@ -79,16 +85,37 @@ fn held_share(python: &str, code: &str) -> Option<f64> {
         snap.gil_state_ticks
     );
     assert!(snap.gil_state_note.is_none());
-    Some(snap.gil_held_ticks as f64 / snap.gil_state_ticks as f64)
+    let read = snap.gil_state_ticks as f64;
+    Some((
+        snap.gil_held_ticks as f64 / read,
+        snap.gil_free_wanted_ticks as f64 / read,
+    ))
 }
 
 fn check(python: &str) {
-    let Some(spin) = held_share(python, SPIN) else {
+    let Some((spin, spin_wanted)) = gil_shares(python, SPIN) else {
         return;
     };
-    let idle = held_share(python, IDLE).unwrap();
-    let hash = held_share(python, HASH).unwrap();
-    println!("{python}: GIL held {spin:.3} spinning, {idle:.3} idle, {hash:.3} hashing");
+    let (idle, idle_wanted) = gil_shares(python, IDLE).unwrap();
+    let (hash, _) = gil_shares(python, HASH).unwrap();
+    let (convoy, convoy_wanted) = gil_shares(python, CONVOY).unwrap();
+    println!("{python}: GIL held {spin:.3} spinning, {idle:.3} idle, {hash:.3} hashing, {convoy:.3} in a convoy");
+    println!(
+        "{python}: GIL free but wanted {spin_wanted:.3} spinning, {idle_wanted:.3} idle, {convoy_wanted:.3} in a convoy"
+    );
+    // Nobody waits for the GIL: a free GIL is not a hand-off.
+    assert!(
+        idle_wanted < 0.02 && spin_wanted < 0.05,
+        "{python}: free-but-wanted {idle_wanted:.3} idle, {spin_wanted:.3} spinning"
+    );
+    // A read finds the GIL either held or free, never both: held plus
+    // free-but-wanted is a share of the reads. (How often a convoy's reads
+    // land between two holders varies with the version and the machine:
+    // 0.006-0.07 here.)
+    assert!(
+        convoy + convoy_wanted <= 1.0,
+        "{python}: held {convoy:.3} + free-but-wanted {convoy_wanted:.3} > 1"
+    );
     // Spinning: held except during hand-offs to the main thread's checks.
     assert!(
         spin > 0.9,

@@ -136,6 +136,9 @@ pub struct Snapshot {
     /// Ticks at which the GIL's `locked` field was read, and found held.
     pub gil_state_ticks: u64,
     pub gil_held_ticks: u64,
+    /// Ticks at which the GIL was read free while a sampled thread waited
+    /// for it: hand-offs, when the GIL is idle though wanted.
+    pub gil_free_wanted_ticks: u64,
     /// Address of the GIL's `locked` field, once found.
     pub gil_locked_addr: Option<u64>,
     /// Why the GIL's hold time is not (yet) measured, when it is not.
@@ -199,6 +202,7 @@ impl Probe {
             gil_ticks: 0,
             gil_state_ticks: 0,
             gil_held_ticks: 0,
+            gil_free_wanted_ticks: 0,
             gil_locked_addr: None,
             gil_state_note: None,
             samples: 0,

@@ -44,6 +44,7 @@ pub(super) struct Sampler {
     gil_holder: GilHolder,
     gil_state_ticks: u64,
     gil_held_ticks: u64,
+    gil_free_wanted_ticks: u64,
     samples: u64,
     exited: bool,
     rng: XorShift64,
@@ -95,6 +96,7 @@ impl Sampler {
             gil_holder,
             gil_state_ticks: 0,
             gil_held_ticks: 0,
+            gil_free_wanted_ticks: 0,
             opened_ns: now,
             threads: HashMap::new(),
             ticks: 0,
@@ -448,7 +450,14 @@ impl Sampler {
                 self.gil_state_ticks += 1;
                 self.gil_held_ticks += 1;
             }
-            Tick::Free => self.gil_state_ticks += 1,
+            Tick::Free => {
+                self.gil_state_ticks += 1;
+                // Free while a thread waits for it: a hand-off under way, the
+                // GIL idle though work wants it.
+                if sampled_any && saw_gil_wait {
+                    self.gil_free_wanted_ticks += 1;
+                }
+            }
             Tick::Skip => {}
         }
     }
@@ -537,6 +546,7 @@ impl Sampler {
         state.gil_ticks = self.gil_ticks;
         state.gil_state_ticks = self.gil_state_ticks;
         state.gil_held_ticks = self.gil_held_ticks;
+        state.gil_free_wanted_ticks = self.gil_free_wanted_ticks;
         state.gil_locked_addr = self.gil_holder.locked_addr();
         state.gil_state_note = self.gil_holder.note();
         state.samples = self.samples;
