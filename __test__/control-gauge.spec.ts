@@ -553,3 +553,77 @@ test('the idle-worker cap stays off where the pool itself is the bottleneck', (t
     )
   }
 })
+
+/** Knee 1 + 30/4 = 8.5; past it every thread adds 20 % of a task's CPU in hand-offs (a convoy). */
+const convoy: Workload = { cpuNs: 4_000_000, ioNs: 30_000_000, sleepNs: 0 }
+const convoyPlant: Partial<PlantConfig> = { cores: 2, handoffPenalty: 0.2, serviceCv2: 1.5 }
+
+test('hand-offs: a pool past the convoy sheds threads and keeps the smaller size as its ceiling', (t) => {
+  const plantConfig = { ...DEFAULT_PLANT, ...convoyPlant }
+  const best = bestStaticSize(convoy, plantConfig)
+  const tailOf = (options: ConstructorParameters<typeof GaugePolicy>[0], seed: number) => {
+    const steps = simulate({
+      policy: new GaugePolicy(options),
+      phases: [{ windows: 50, workload: convoy }],
+      initialSize: 4,
+      plant: { ...convoyPlant, seed, noise: 0.05 },
+    })
+    const tail = steps.slice(-15)
+    return {
+      log: steps.map((s) => `${s.size}: ${s.decision.reason}`).join('\n'),
+      reasons: steps.map((s) => s.decision.reason),
+      sizes: tail.map((s) => s.size),
+      throughput: tail.reduce((a, s) => a + s.throughput, 0) / tail.length,
+    }
+  }
+  for (const seed of [1, 2, 3]) {
+    const shed = tailOf({}, seed)
+    const never = tailOf({ handoffShedAbove: null }, seed)
+    t.true(
+      shed.reasons.some((r) => /GIL free while wanted \d+% ≥ 25%: shedding to/.test(r)),
+      shed.log,
+    )
+    // Kept, and not walked back up by the feed-forward.
+    t.true(
+      Math.max(...shed.sizes) <= best.size + 2,
+      `seed ${seed}: ${shed.sizes} (best ${best.size})\n${shed.log}`,
+    )
+    t.true(
+      shed.throughput >= 0.95 * best.throughput,
+      `seed ${seed}: ${shed.throughput} of ${best.throughput}`,
+    )
+    // Without the shed, 1.5 × the knee sits in the convoy.
+    t.true(
+      never.throughput < 0.95 * best.throughput,
+      `seed ${seed}: ${never.throughput} of ${best.throughput}`,
+    )
+  }
+})
+
+test('a shed that lowers throughput goes back and is not tried again in the phase', (t) => {
+  // No convoy in the plant (no penalty), but the GIL reads free while wanted 40 % of the time: at the knee,
+  // a fifth fewer threads is a fifth slower, and the shed must be undone.
+  for (const seed of [1, 2, 3]) {
+    const plant = new Plant({ seed, noise: 0.03, handoffPenalty: 0 })
+    const policy = new GaugePolicy({ ...KNEE, probe: false })
+    const reasons: string[] = []
+    const sizes: number[] = []
+    let size = 4
+    for (let i = 0; i < 40; i++) {
+      const seen = plant.observe(ioEight, size, 500e6)
+      const w = seen.window
+      const window = w && { ...w, total: { ...w.total, gilHeld: 0.5, gilBusy: 0.9 } }
+      const d = policy.decide({ window, tasks: seen.tasks, size, min: 1, max: 128, cores: 1, nowMs: i * 500 })
+      reasons.push(d.reason)
+      size = d.size
+      sizes.push(size)
+    }
+    const log = reasons.map((r, i) => `${sizes[i]}: ${r}`).join('\n')
+    t.is(reasons.filter((r) => /≥ 25%: shedding to/.test(r)).length, 1, log)
+    t.true(
+      reasons.some((r) => /^shed 8 → 6: throughput -\d+%: back to 8/.test(r)),
+      log,
+    )
+    t.deepEqual(sizes.slice(-10), Array(10).fill(8), log)
+  }
+})

@@ -41,6 +41,11 @@ export interface Observation {
   runqNs: number
   /** Share of busy time lost to contention (gil + lock + runq); from tasks alone, null. */
   contentionShare: number | null
+  /**
+   * Share of wall time the GIL sat free while a thread waited for it (window.total.gilBusy − gilHeld):
+   * hand-offs. null when the GIL's state is not read.
+   */
+  handoffShare: number | null
   gilShare: number | null
   runqShare: number | null
   throughput: number
@@ -69,6 +74,7 @@ export function observe(input: ControlInput, gil = gilEnabled(input, 'auto')): O
       runqNs: t.runq * perCpu,
       utilisation: bottleneckUtilisation(window, input.cores, gil),
       contentionShare: window.total.gilShare + window.total.lockShare + window.total.runqShare,
+      handoffShare: handoffShare(window),
       gilShare: window.total.gilShare,
       runqShare: window.total.runqShare,
     }
@@ -82,6 +88,7 @@ export function observe(input: ControlInput, gil = gilEnabled(input, 'auto')): O
     runqNs: 0,
     utilisation: null,
     contentionShare: null,
+    handoffShare: null,
     gilShare: null,
     runqShare: null,
   }
@@ -97,6 +104,12 @@ export function gilHeldCpuNs(window: Window, cpuNs: number): number | null {
   const cpu = window.total.times.cpu
   if (held === null || cpu <= 0) return null
   return cpuNs * Math.min(1, (held * window.durationNs) / cpu)
+}
+
+/** The GIL's hand-off share of a window (free while wanted), or null when its state was not read. */
+export function handoffShare(window: Window): number | null {
+  const { gilBusy, gilHeld } = window.total
+  return gilBusy === null || gilHeld === null ? null : Math.max(0, gilBusy - gilHeld)
 }
 
 /**

@@ -21,6 +21,14 @@
  *     and keep the growth only if the bottleneck got busier and throughput did not fall, or throughput
  *     rose beyond noise; else probe one
  *     step up (once per phase unless probes keep paying) to look past the knee.
+ *  5b. Hand-offs: when the up-probe is spent and the GIL sits free while threads wait for it at least
+ *     `handoffShedAbove` of the time (window.total.gilBusy − gilHeld), shed a fifth of the pool for
+ *     `probeWindows` intervals. Past a point every GIL release with a waiter is a hand-off, and more
+ *     threads make more of them while neither the GIL's held time nor the cores fill (measured: pandas on
+ *     two cores peaks at 8 threads with the GIL held 0.43 and hand-offs 0.13; at 10 hand-offs take 0.44
+ *     and throughput is 14 % lower). The smaller pool is kept when it ran at least as fast, and is then
+ *     the phase's ceiling: the feed-forward reads the lower CPU per task a smaller convoy costs as room to
+ *     grow, and would walk the pool back into it.
  *  5a. Idle workers while calls wait: when fewer than size / `headroom` workers are busy (Little's law:
  *     completions/s × a task's wall time in its worker) while the caller has calls outstanding beyond the
  *     pool, the pool is not what limits throughput — handing calls to it is (the caller's event loop, the
@@ -94,6 +102,8 @@ export interface GaugeOptions {
    * workers busy; io-dominant on two cores keeps 11 busy at 24 and at 32 threads, 9–11 at 16.
    */
   saturatedOccupancy: number
+  /** Hand-off share of wall time at or above which a settled pool sheds threads (step 5b; null: never). */
+  handoffShedAbove: number | null
 }
 
 export const GAUGE_DEFAULTS: GaugeOptions = {
@@ -114,6 +124,7 @@ export const GAUGE_DEFAULTS: GaugeOptions = {
   fillCapKnees: 4,
   fillMinRise: 0.01,
   saturatedOccupancy: 0.9,
+  handoffShedAbove: 0.25,
 }
 
 /** What was measured at one pool size in the current phase. */
@@ -121,12 +132,13 @@ interface SizeRecord {
   throughput: RunningStats
   contention: RunningStats
   utilisation: RunningStats
+  handoff: RunningStats
 }
 
 interface Move {
   from: number
   to: number
-  kind: 'step' | 'probe' | 'fill' | 'best' | 'back'
+  kind: 'step' | 'probe' | 'fill' | 'shed' | 'best' | 'back'
   /** Per-task wall − cpu at the old size (for judging downward probes). */
   fromApparentWaitNs?: number
   /**
@@ -178,6 +190,9 @@ export class GaugePolicy implements Policy {
    * reads can move with the size (see decide), and the feed-forward would otherwise walk the pool back.
    */
   private fillFloor = 0
+  /** Step 5b: the size a kept shed came down to, the target's ceiling for the rest of the phase. */
+  private ceiling = Number.POSITIVE_INFINITY
+  private shedAllowed = true
   /** The knee (feed-forward target without headroom) of the last interval, for the fill's cap. */
   private knee = 1
   /** Smallest per-task wall − cpu in this phase (tasks-only estimate of genuine wait). */
@@ -251,6 +266,7 @@ export class GaugePolicy implements Policy {
     record.throughput.add(obs.throughput)
     if (obs.contentionShare !== null) record.contention.add(obs.contentionShare)
     if (obs.utilisation !== null) record.utilisation.add(obs.utilisation)
+    if (obs.handoffShare !== null) record.handoff.add(obs.handoffShare)
 
     const target = clampSize(
       Math.min(this.sizeCap, Math.max(this.fillFloor, this.targetEstimate * this.bias)),
@@ -269,6 +285,7 @@ export class GaugePolicy implements Policy {
       gilShare: obs.gilShare === null ? null : round3(obs.gilShare),
       runqShare: obs.runqShare === null ? null : round3(obs.runqShare),
       contention: obs.contentionShare === null ? null : round3(obs.contentionShare),
+      handoff: obs.handoffShare === null ? null : round3(obs.handoffShare),
       utilisation: obs.utilisation === null ? null : round3(obs.utilisation),
       throughput: round3(obs.throughput),
       p99Ms: round3(obs.p99Ns / 1e6),
@@ -302,7 +319,7 @@ export class GaugePolicy implements Policy {
     if (pending) {
       return {
         size,
-        reason: `${pending.kind === 'fill' ? 'filling' : 'probing'} ${size} (against ${pending.from})`,
+        reason: `${pending.kind === 'probe' ? 'probing' : pending.kind === 'fill' ? 'filling' : 'shedding to'} ${size} (against ${pending.from})`,
         gain: 0,
       }
     }
@@ -383,6 +400,11 @@ export class GaugePolicy implements Policy {
         return { size: to, reason: `at target ${target}: probing ${to}` }
       }
     }
+    const shed = this.quietIntervals >= 2 ? this.shedStep(obs, size, input) : null
+    if (shed) {
+      this.move(size, shed.to, 'shed')
+      return { size: shed.to, reason: shed.reason }
+    }
     return { size, reason: `at target ${target}: hold` }
   }
 
@@ -405,6 +427,49 @@ export class GaugePolicy implements Policy {
     return { to, reason: `bottleneck busy ${pct(busy.mean)} < ${pct(below)}: filling ${to}` }
   }
 
+  /** Step 5b: where to shed to while hand-offs keep the GIL idle though wanted, or null. */
+  private shedStep(
+    obs: Observation,
+    size: number,
+    input: ControlInput,
+  ): { to: number; reason: string } | null {
+    const above = this.options.handoffShedAbove
+    const handoff = this.sizes.get(size)?.handoff
+    if (above === null || !this.shedAllowed || obs.source !== 'window' || !handoff) return null
+    if (handoff.n < 2 || handoff.mean < above) return null
+    const to = clampSize(size - Math.max(1, Math.round(0.2 * size)), input.min, input.max)
+    if (to >= size) return null
+    return { to, reason: `GIL free while wanted ${pct(handoff.mean)} ≥ ${pct(above)}: shedding to ${to}` }
+  }
+
+  /**
+   * A shed is judged on the mean of `probeWindows` intervals: kept when the smaller pool was at least as
+   * fast (fewer threads for the same work), and then it is the phase's ceiling; otherwise back, and no
+   * more sheds this phase.
+   */
+  private judgeShed(
+    move: Move,
+    before: SizeRecord,
+    obs: Observation,
+  ): { size: number; reason: string } | null {
+    const k = move.seen.throughput.n + 1
+    if (k < this.options.probeWindows) return this.judgeLater(move, obs)
+    const gain = meanWith(move.seen.throughput, obs.throughput) / before.throughput.mean - 1
+    if (gain >= 0) {
+      this.bias = move.to / (this.targetEstimate ?? move.to)
+      this.ceiling = move.to
+      this.fillFloor = Math.min(this.fillFloor, move.to)
+      this.rebasePhase(obs)
+      return null
+    }
+    this.shedAllowed = false
+    this.bias = move.from / (this.targetEstimate ?? move.from)
+    return {
+      size: move.from,
+      reason: `shed ${move.from} → ${move.to}: throughput ${pct(gain)}: back to ${move.from}`,
+    }
+  }
+
   /** Judge the move that led to this interval; returns where to go back to, if anywhere. */
   private judgeLastMove(
     obs: Observation,
@@ -425,6 +490,7 @@ export class GaugePolicy implements Policy {
     let band = singleBand
     const grew = move.to > move.from
     if (move.kind === 'fill') return this.judgeFill(move, before, obs)
+    if (move.kind === 'shed') return this.judgeShed(move, before, obs)
     if (move.kind === 'probe' && grew) {
       // A probe is judged on the mean of several intervals, against a band for means, not single values.
       const k = move.seen.throughput.n + 1
@@ -466,7 +532,7 @@ export class GaugePolicy implements Policy {
   /** The probe or fill waiting to be judged at this size, if any. */
   private moveUnderJudgement(size: number): Move | null {
     const m = this.lastMove
-    return m && (m.kind === 'probe' || m.kind === 'fill') && m.to === size ? m : null
+    return m && (m.kind === 'probe' || m.kind === 'fill' || m.kind === 'shed') && m.to === size ? m : null
   }
 
   /**
@@ -616,6 +682,8 @@ export class GaugePolicy implements Policy {
     this.probeAllowed = true
     this.fillAllowed = true
     this.fillFloor = 0
+    this.ceiling = Number.POSITIVE_INFINITY
+    this.shedAllowed = true
     this.minApparentWaitNs = Number.POSITIVE_INFINITY
     this.previous = null
     this.deliveryCap = null
@@ -647,9 +715,9 @@ export class GaugePolicy implements Policy {
     return busy
   }
 
-  /** The idle-worker cap of step 5a, or no bound. */
+  /** The idle-worker cap of step 5a and the shed ceiling of step 5b, or no bound. */
   private get sizeCap(): number {
-    return this.deliveryCap ?? Number.POSITIVE_INFINITY
+    return Math.min(this.deliveryCap ?? Number.POSITIVE_INFINITY, this.ceiling)
   }
 
   private recordAt(size: number): SizeRecord {
@@ -698,7 +766,12 @@ export class GaugePolicy implements Policy {
 }
 
 function newRecord(): SizeRecord {
-  return { throughput: new RunningStats(), contention: new RunningStats(), utilisation: new RunningStats() }
+  return {
+    throughput: new RunningStats(),
+    contention: new RunningStats(),
+    utilisation: new RunningStats(),
+    handoff: new RunningStats(),
+  }
 }
 
 function pct(x: number): string {

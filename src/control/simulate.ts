@@ -96,6 +96,8 @@ export interface PlantPoint {
   /** Per-task wall time inside the worker and its split (ns). */
   perTask: ClassTimes
   wallNs: number
+  /** Per-task time the serial resource lost to hand-offs past the knee (ns): the GIL free though wanted. */
+  handoffNs: number
 }
 
 /** Mean value analysis of the closed network with N threads. */
@@ -135,7 +137,7 @@ export function plantPoint(w: Workload, n: number, cfg: PlantConfig): PlantPoint
     sleep: w.sleepNs,
     other: 0,
   }
-  return { throughput: x * 1e9, perTask, wallNs: z + residence }
+  return { throughput: x * 1e9, perTask, wallNs: z + residence, handoffNs: cfg.gil ? penalty : 0 }
 }
 
 /** The best fixed pool size for a workload, by the noise-free model. */
@@ -233,7 +235,9 @@ export class Plant {
     const busyNs = busy * durationNs
     const idleNs = (size - busy) * durationNs
     const totalTimes = scaleTimes(perTask, busyNs / point.wallNs)
-    const window = cfg.tier === 'rusage' ? null : this.window(size, busy, totalTimes, busyNs, idleNs, startNs)
+    const handoffNs = (point.handoffNs * busyNs) / point.wallNs
+    const window =
+      cfg.tier === 'rusage' ? null : this.window(size, busy, totalTimes, busyNs, idleNs, startNs, handoffNs)
 
     const meanQueueNs = queued > 0 && point.throughput > 0 ? (queued / point.throughput) * 1e9 : 0
     // New workers' first tasks, at the usual cost: this plant has no per-thread set-up.
@@ -268,6 +272,8 @@ export class Plant {
     wallNs: number,
     idleNs: number,
     startNs: number,
+    /** Hand-off time of all the window's tasks (ns). */
+    handoffNs: number,
   ): Window {
     const cfg = this.cfg
     const durationNs = wallNs / Math.max(busy, 1e-9)
@@ -322,7 +328,7 @@ export class Plant {
         gilSaturation: 1 - Math.exp(-(times.gil / durationNs)),
         // The GIL is held for every task's CPU: its utilisation is the serial work's.
         gilHeld: cfg.gil ? Math.min(1, times.cpu / durationNs) : null,
-        gilBusy: cfg.gil ? Math.min(1, times.cpu / durationNs) : null,
+        gilBusy: cfg.gil ? Math.min(1, (times.cpu + handoffNs) / durationNs) : null,
         busyThreads: Math.ceil(busy),
       },
       probeCpuNs: 0,
