@@ -21,20 +21,20 @@
  *     and keep the growth only if the bottleneck got busier and throughput did not fall, or throughput
  *     rose beyond noise; else probe one
  *     step up (once per phase unless probes keep paying) to look past the knee.
- *  5b. Hand-offs: when the up-probe is spent and the GIL sits free while threads wait for it at least
- *     `handoffShedAbove` of the time (window.total.gilBusy − gilHeld), shed a fifth of the pool for
- *     `probeWindows` intervals. Past a point every GIL release with a waiter is a hand-off, and more
- *     threads make more of them while neither the GIL's held time nor the cores fill (measured: pandas on
- *     two cores peaks at 8 threads with the GIL held 0.43 and hand-offs 0.13; at 10 hand-offs take 0.44
- *     and throughput is 14 % lower). The smaller pool is kept when it ran at least as fast, and is then
- *     the phase's ceiling: the feed-forward reads the lower CPU per task a smaller convoy costs as room to
- *     grow, and would walk the pool back into it.
  *  5a. Idle workers while calls wait: when fewer than size / `headroom` workers are busy (Little's law:
  *     completions/s × a task's wall time in its worker) while the caller has calls outstanding beyond the
  *     pool, the pool is not what limits throughput — handing calls to it is (the caller's event loop, the
  *     pipe, the companion's reader thread, which needs the GIL too). Two such intervals in a row cap the
  *     pool at `headroom` × the busy workers until it saturates again (busy ≥ `saturatedOccupancy` × size):
  *     the same margin the knee gets, over the workers the calls actually keep busy.
+ *  5b. Hand-offs: when the up-probe is spent and the GIL sits free while threads wait for it at least
+ *     `handoffShedAbove` of the time (window.total.gilBusy − gilHeld), shed a fifth of the pool for
+ *     `probeWindows` intervals. Past a point every GIL release with a waiter is a hand-off, and more
+ *     threads make more of them while neither the GIL's held time nor the cores fill (measured in
+ *     benches/results/effective-workers.md: pandas on two cores peaks at 8–9 threads with the GIL held
+ *     0.39–0.41 and hand-offs 0.22–0.31; at 10 they take 0.43 and throughput is 7–9 % lower). The smaller pool is kept when it ran at least as fast, and is then
+ *     the phase's ceiling: the feed-forward reads the lower CPU per task a smaller convoy costs as room to
+ *     grow, and would walk the pool back into it.
  *  6. Otherwise step toward the target by a fraction (0.8, then ×0.6 per move, floor `minGain`, divided by
  *     1 + direction reversals), at least 1. Never grow without a backlog, or while contention rises and
  *     throughput does not.
