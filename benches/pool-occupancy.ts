@@ -20,6 +20,7 @@ import { concurrencyFor } from '../src/bench/runners.js'
 import { percentile, rotated } from '../src/bench/stats.js'
 import { gilRangeOf } from '../src/bridge/adaptive.js'
 import { PythonBridge } from '../src/bridge/index.js'
+import { decompose } from '../src/model/decompose.js'
 import { ThreadMonitor } from '../src/monitor/thread-monitor.js'
 import type { ProbeSnapshot } from '../src/native.js'
 import { arg, median } from './stats.js'
@@ -105,7 +106,6 @@ async function measure(profile: string, cores: number, n: number): Promise<Point
     loop.start()
     await sleep(1500)
     bridge.takeTaskWindow()
-    monitor.window()
     const elu0 = performance.eventLoopUtilization()
     const windows: Array<{
       x: number
@@ -115,13 +115,17 @@ async function measure(profile: string, cores: number, n: number): Promise<Point
       switches: number
       contention: number
     }> = []
-    const start = totals(monitor.snapshot())
+    // One snapshot per window: its counters and, decomposed against the last one, its shares.
+    let lastSnapshot = monitor.snapshot()
+    const start = totals(lastSnapshot)
     let last = start
     for (let t = 0; t < SECONDS * 1000; t += 500) {
       await sleep(500)
       const w = bridge.takeTaskWindow()
-      const now = totals(monitor.snapshot())
-      const shares = monitor.window({ busyNsByTid: w.busyNsByTid }).total.shares
+      const snapshot = monitor.snapshot()
+      const now = totals(snapshot)
+      const shares = decompose(lastSnapshot, snapshot, { busyNsByTid: w.busyNsByTid }).total.shares
+      lastSnapshot = snapshot
       const done = Math.max(1, w.completions)
       windows.push({
         x: w.throughput,

@@ -32,9 +32,10 @@
  *     `probeWindows` intervals. Past a point every GIL release with a waiter is a hand-off, and more
  *     threads make more of them while neither the GIL's held time nor the cores fill (measured in
  *     benches/results/effective-workers.md: pandas on two cores peaks at 8–9 threads with the GIL held
- *     0.39–0.41 and hand-offs 0.22–0.31; at 10 they take 0.43 and throughput is 7–9 % lower). The smaller pool is kept when it ran at least as fast, and is then
- *     the phase's ceiling: the feed-forward reads the lower CPU per task a smaller convoy costs as room to
- *     grow, and would walk the pool back into it.
+ *     0.39–0.41 and hand-offs 0.22–0.31; at 10 they take 0.43 and throughput is 7–9 % lower). The
+ *     smaller pool is kept when it ran at least as fast, and is then the phase's ceiling: the
+ *     feed-forward reads the lower CPU per task a smaller convoy costs as room to grow, and would walk
+ *     the pool back into it.
  *  6. Otherwise step toward the target by a fraction (0.8, then ×0.6 per move, floor `minGain`, divided by
  *     1 + direction reversals), at least 1. Never grow without a backlog, or while contention rises and
  *     throughput does not.

@@ -129,18 +129,21 @@ function gilRangeOf(snapshot: ProbeSnapshot): GilRangeInfo | null {
   }
 }
 
-/** Share of the ticks that read the GIL's `locked` field and found it held; null without such ticks. */
-function gilHeldShare(prev: ProbeSnapshot, cur: ProbeSnapshot): number | null {
+/**
+ * Share of the ticks that read the GIL's `locked` field and found what `counted` counts; null without such
+ * ticks.
+ */
+function gilReadShare(
+  prev: ProbeSnapshot,
+  cur: ProbeSnapshot,
+  counted: (s: ProbeSnapshot) => number,
+): number | null {
   const ticks = cur.gilStateTicks - prev.gilStateTicks
-  return ticks > 0 ? (cur.gilHeldTicks - prev.gilHeldTicks) / ticks : null
+  return ticks > 0 ? (counted(cur) - counted(prev)) / ticks : null
 }
 
-/** Share of those ticks that found the GIL held, or free while a sampled thread waited for it; null likewise. */
-function gilBusyShare(prev: ProbeSnapshot, cur: ProbeSnapshot): number | null {
-  const ticks = cur.gilStateTicks - prev.gilStateTicks
-  const busy = cur.gilHeldTicks - prev.gilHeldTicks + (cur.gilFreeWantedTicks - prev.gilFreeWantedTicks)
-  return ticks > 0 ? busy / ticks : null
-}
+/** Held, or free while a sampled thread waited for it (a hand-off). */
+const gilBusyTicks = (s: ProbeSnapshot) => s.gilHeldTicks + s.gilFreeWantedTicks
 
 /** The window between two snapshots of the same probe, decomposed. */
 export function decompose(prev: ProbeSnapshot, cur: ProbeSnapshot, options: DecomposeOptions = {}): Window {
@@ -202,8 +205,8 @@ export function decompose(prev: ProbeSnapshot, cur: ProbeSnapshot, options: Deco
     lockShare: shares.lock,
     runqShare: shares.runq,
     gilSaturation: ratio(cur.gilTicks - prev.gilTicks, ticks),
-    gilHeld: gilHeldShare(prev, cur),
-    gilBusy: gilBusyShare(prev, cur),
+    gilHeld: gilReadShare(prev, cur, (s) => s.gilHeldTicks),
+    gilBusy: gilReadShare(prev, cur, gilBusyTicks),
     busyThreads: threads.filter((t) => t.wallNs > 0).length,
   }
   const durationNs = endNs - startNs

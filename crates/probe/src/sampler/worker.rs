@@ -454,7 +454,7 @@ impl Sampler {
                 self.gil_state_ticks += 1;
                 // Free while a thread waits for it: a hand-off under way, the
                 // GIL idle though work wants it.
-                if sampled_any && saw_gil_wait {
+                if saw_gil_wait {
                     self.gil_free_wanted_ticks += 1;
                 }
             }
