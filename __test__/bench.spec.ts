@@ -121,6 +121,7 @@ function fixture(): BenchResult {
     confirmed: [
       { n: 4, throughput: { median: 100, min: 98, max: 101, n: 3 }, runs: [98, 100, 101] },
       { n: 512, throughput: { median: 70, min: 70, max: 70, n: 1 }, runs: [70] },
+      { n: 1024, throughput: null, runs: [null], skipped: 'not started: warm-up cap' },
     ],
     cliff: { dropAt512Plus: 0.4, dropAtLargest: 0.4, largestN: 1024 },
     adaptive: [adaptive('gauge', 0.9, 5), adaptive('paper', 0.92, 12), adaptive('betapool', 0.5, 20)],
@@ -170,7 +171,11 @@ test('markdown and SVG carry the headline, the cliff and the policies', (t) => {
   t.true(md.includes('npx gilgauge bench --profiles balanced'))
   t.regex(md, /\| balanced \| 1 \| 4 \| 100 \| −40 % \| 0\.90 \[5\] \| 0\.92 \[12\] \| 0\.50 \[20\] \|/)
   t.regex(md, /\| 4, 125 \| 0\.72 \|$/m, "the sweep's best point and gauge against it")
-  t.regex(md, /\| balanced \| 1 \| \*\*N=4: 100 \(98–101\) \(100\)\*\* · N=512: 70\.0 \(60\.0\) \|/)
+  // A candidate that measured nothing says why, not 0.
+  t.regex(
+    md,
+    /\| balanced \| 1 \| \*\*N=4: 100 \(98–101\) \(100\)\*\* · N=512: 70\.0 \(60\.0\) · N=1024: —, not started: warm-up cap \(60\.0\) \|/,
+  )
   t.true(md.includes('## Shortfalls'))
   const svg = chartSvg('balanced', result.results, [1, 2, 4, 512, 1024, 2048])
   t.true(svg.startsWith('<svg') && svg.trimEnd().endsWith('</svg>'))

@@ -242,7 +242,8 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
     for (const r of withCandidates) {
       const cells = (r.confirmed ?? []).map((c) => {
         const point = r.sweep.find((p) => p.n === c.n)?.throughput?.median
-        const text = `N=${c.n}: ${thr(c.throughput)} (${num(point, point !== undefined && point >= 100 ? 0 : 1)})`
+        const measured = c.skipped ? `${thr(c.throughput)}, ${c.skipped}` : thr(c.throughput)
+        const text = `N=${c.n}: ${measured} (${num(point, point !== undefined && point >= 100 ? 0 : 1)})`
         return r.best?.n === c.n ? `**${text}**` : text
       })
       push(`| ${r.profile} | ${r.cores} | ${cells.join(' · ')} |`)

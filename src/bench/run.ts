@@ -132,6 +132,7 @@ async function runOne(
   const refs = new Map<AdaptivePolicyName, Array<number | null>>(POLICIES.map((p) => [p, []]))
   const errors = new Map<AdaptivePolicyName, string>()
   const confirmRuns = new Map<number, Array<number | null>>(candidates.map((n) => [n, []]))
+  const confirmSkipped = new Map<number, string>()
   for (let r = 0; r < cfg.repeats; r++) {
     const rep = cfg.repeats > 1 ? ` [${r + 1}/${cfg.repeats}]` : ''
     let bestThisRepeat: number | null = null
@@ -140,6 +141,7 @@ async function runOne(
       const [point] = await staticSweep(target, [n], cfg, () => {}, cfg.policyMs / 2)
       const t = point?.throughput ?? null
       confirmRuns.get(n)?.push(t)
+      if (point?.skipped) confirmSkipped.set(n, point.skipped)
       if (t !== null && (bestThisRepeat === null || t > bestThisRepeat)) bestThisRepeat = t
       progress.advance(plan.reference / cfg.confirmTop)
     }
@@ -158,7 +160,8 @@ async function runOne(
   }
   result.confirmed = candidates.map((n) => {
     const measured = confirmRuns.get(n) ?? []
-    return { n, throughput: spread(measured), runs: measured }
+    const skipped = confirmSkipped.get(n)
+    return { n, throughput: spread(measured), runs: measured, ...(skipped ? { skipped } : {}) }
   })
   const best = confirmedBest(result.confirmed) ?? sweepBest
   result.best = best

@@ -137,7 +137,13 @@ export interface ProfileCoresResult {
    * (noise on a shared machine is 10–20 %); measuring the chosen sizes again, as long as the policies
    * are measured, removes that bias and compares like with like.
    */
-  confirmed?: Array<{ n: number; throughput: Spread | null; runs: Array<number | null> }>
+  confirmed?: Array<{
+    n: number
+    throughput: Spread | null
+    runs: Array<number | null>
+    /** Why a run of this candidate measured nothing (null in `runs`), e.g. the warm-up cap from a cold pool. */
+    skipped?: string
+  }>
   /** Drop from peak at N ≥ 512: 1 − max(throughput at N ≥ 512) / peak... see cliff fields. */
   cliff: {
     /** 1 − (lowest throughput at N ≥ 512) / peak; null when no point ≥ 512 was measured. */
