@@ -132,12 +132,25 @@ export function feedForwardTarget(
   gil: boolean,
   cores: number,
 ): number {
+  const b = kneeBounds(o, gil, cores)
+  return Math.max(1, Math.min(b.cores, b.gil ?? Number.POSITIVE_INFINITY))
+}
+
+/**
+ * The two knees of the class comment: threads that keep the cores busy, and threads that keep the GIL busy
+ * (null without a GIL). The smaller is the bottleneck.
+ */
+export function kneeBounds(
+  o: { cpuNs: number; waitNs: number; gilHeldNs?: number | null },
+  gil: boolean,
+  cores: number,
+): { cores: number; gil: number | null } {
   const taskNs = o.cpuNs + o.waitNs
   const coreBound = Math.max(1, cores) * (taskNs / o.cpuNs)
-  if (!gil) return coreBound
+  if (!gil) return { cores: coreBound, gil: null }
   // A floor on the serial part: a handful of bytecodes per task always hold the GIL.
   const serialNs = Math.max(o.gilHeldNs ?? o.cpuNs, 0.01 * o.cpuNs)
-  return Math.max(1, Math.min(coreBound, taskNs / serialNs))
+  return { cores: coreBound, gil: taskNs / serialNs }
 }
 
 /**

@@ -3,10 +3,10 @@
  *
  * Each interval:
  *  1. An interval with fewer than `minCompletions` completions is not used (held, recorded as such).
- *  2. Phase check: per-task cpu or per-task genuine wait moving by more than `phaseChangeRatio` (twice in a
- *     row, or once by more than 2×), or throughput at an unchanged size leaving its band twice, starts a new
- *     phase: everything learnt about sizes is forgotten and the steps start large again. Not while a probe
- *     or fill is being judged.
+ *  2. Phase check: per-task cpu or per-task genuine wait moving by more than `phaseChangeRatio`, or
+ *     throughput at an unchanged size leaving its band, the same way in two intervals in a row, starts a
+ *     new phase: everything learnt about sizes is forgotten and the steps start large again. Not while a
+ *     probe, fill, shed or trim is being judged.
  *  3. Feed-forward target (estimate.ts), smoothed (EWMA 0.5), times a feedback `bias` (1 at a phase start).
  *  3a. Warm-up: after a growth, intervals in which the new workers have not all finished a first task, or in
  *     which first tasks cost materially more CPU than the others (per-thread set-up such as an ONNX Runtime
@@ -36,6 +36,13 @@
  *     smaller pool is kept when it ran at least as fast, and is then the phase's ceiling: the
  *     feed-forward reads the lower CPU per task a smaller convoy costs as room to grow, and would walk
  *     the pool back into it.
+ *  5c. Trim: where the GIL is the bottleneck while cores stand spare (its knee below the cores'), the
+ *     headroom's extra threads run on other cores and fight for the GIL across them, and one thread fewer
+ *     can be faster (measured in benches/results/bench-pass10-repeats2: cpu-heavy on two cores, 1 thread
+ *     2 814–3 094/s against 2 275–2 384/s at 4). While one thread is at least `trimMinThreadShare` of the
+ *     pool, so that its effect can show through the noise, a settled pool tries one thread fewer for
+ *     `probeWindows` intervals before filling or probing, and keeps it, as its ceiling, when it ran at least
+ *     as fast. A refused trim is not tried again from the same size in the phase.
  *  6. Otherwise step toward the target by a fraction (0.8, then ×0.6 per move, floor `minGain`, divided by
  *     1 + direction reversals), at least 1. Never grow without a backlog, or while contention rises and
  *     throughput does not.
@@ -46,7 +53,7 @@
  * the wait shrinks with fewer threads (contention) or not (genuine). This is slower (about three intervals
  * per step when shrinking) and blind to runq; see the report for what it cannot see.
  */
-import { feedForwardTarget, gilEnabled, type Observation, observe } from './estimate.js'
+import { feedForwardTarget, gilEnabled, kneeBounds, type Observation, observe } from './estimate.js'
 import type { ControlInput, Decision, Policy } from './policy.js'
 import { clampSize, RunningStats, round3 } from './util.js'
 
@@ -105,6 +112,8 @@ export interface GaugeOptions {
   saturatedOccupancy: number
   /** Hand-off share of wall time at or above which a settled pool sheds threads (step 5b; null: never). */
   handoffShedAbove: number | null
+  /** Step 5c trims while one thread is at least this share of a GIL-bound pool (null: never). */
+  trimMinThreadShare: number | null
 }
 
 export const GAUGE_DEFAULTS: GaugeOptions = {
@@ -126,6 +135,7 @@ export const GAUGE_DEFAULTS: GaugeOptions = {
   fillMinRise: 0.01,
   saturatedOccupancy: 0.9,
   handoffShedAbove: 0.25,
+  trimMinThreadShare: 0.2,
 }
 
 /** What was measured at one pool size in the current phase. */
@@ -139,7 +149,7 @@ interface SizeRecord {
 interface Move {
   from: number
   to: number
-  kind: 'step' | 'probe' | 'fill' | 'shed' | 'best' | 'back'
+  kind: 'step' | 'probe' | 'fill' | 'shed' | 'trim' | 'best' | 'back'
   /** Per-task wall − cpu at the old size (for judging downward probes). */
   fromApparentWaitNs?: number
   /**
@@ -154,11 +164,22 @@ interface PhaseReference {
   waitNs: number
 }
 
+/** Moves judged on `probeWindows` intervals of their own, and how a decision names the wait. */
+const JUDGED_MOVE_VERB: Partial<Record<Move['kind'], string>> = {
+  probe: 'probing',
+  fill: 'filling',
+  shed: 'shedding to',
+  trim: 'trimming to',
+}
+
 const CAP_REVERSALS = 4
 /** Longest wait for new workers to warm up before a growth is judged anyway. */
 const MAX_WARMUP_INTERVALS = 6
 /** First tasks' extra CPU, as a share of the interval's task CPU, that makes an interval a warm-up. */
 const WARMUP_CPU_SHARE = 0.1
+
+/** Step 2's measures (per-task cpu, wait/cpu, throughput at one size): −1 fell, 1 rose, 0 within bounds. */
+type Shift = [number, number, number]
 
 /** A growth whose new workers are still setting up. */
 interface Warmup {
@@ -174,7 +195,8 @@ export class GaugePolicy implements Policy {
 
   private phase = 0
   private ref: PhaseReference | null = null
-  private suspicious = 0
+  /** Step 2: how the last interval moved past the phase thresholds, if it did. */
+  private suspicious: Shift | null = null
   private sizes = new Map<number, SizeRecord>()
   private targetEstimate: number | null = null
   private bias = 1
@@ -194,6 +216,10 @@ export class GaugePolicy implements Policy {
   /** Step 5b: the size a kept shed came down to, the target's ceiling for the rest of the phase. */
   private ceiling = Number.POSITIVE_INFINITY
   private shedAllowed = true
+  /** Step 5c: sizes from which a trim was refused in this phase. */
+  private trimRefusedFrom = new Set<number>()
+  /** The GIL is the bottleneck with cores to spare (its knee below the cores' knee), last interval. */
+  private gilBoundWithSpareCores = false
   /** The knee (feed-forward target without headroom) of the last interval, for the fill's cap. */
   private knee = 1
   /** Smallest per-task wall − cpu in this phase (tasks-only estimate of genuine wait). */
@@ -240,6 +266,9 @@ export class GaugePolicy implements Policy {
     // look like a new workload and start a phase before the move is judged. Judge it first.
     const judging = this.moveUnderJudgement(size) !== null
     const phaseNote = judging ? null : this.checkPhase(obs, size)
+    // Two readings in a row means adjacent intervals: a reading before the judged ones does not pair with
+    // one after them.
+    if (judging) this.suspicious = null
     if (obs.source === 'tasks') {
       this.minApparentWaitNs = Math.min(this.minApparentWaitNs, obs.apparentWaitNs)
       obs.waitNs = this.minApparentWaitNs
@@ -249,6 +278,8 @@ export class GaugePolicy implements Policy {
 
     const busyWorkers = this.noteBusyWorkers(input)
     this.knee = feedForwardTarget(obs, gil, input.cores)
+    const knees = kneeBounds(obs, gil, input.cores)
+    this.gilBoundWithSpareCores = knees.gil !== null && knees.gil < 0.95 * knees.cores
     const raw = this.options.headroom * this.knee
     // Readings at a size being judged do not move the estimate: judging it decides whether they count.
     if (!judging || this.targetEstimate === null)
@@ -320,7 +351,7 @@ export class GaugePolicy implements Policy {
     if (pending) {
       return {
         size,
-        reason: `${pending.kind === 'probe' ? 'probing' : pending.kind === 'fill' ? 'filling' : 'shedding to'} ${size} (against ${pending.from})`,
+        reason: `${JUDGED_MOVE_VERB[pending.kind]} ${size} (against ${pending.from})`,
         gain: 0,
       }
     }
@@ -386,6 +417,11 @@ export class GaugePolicy implements Policy {
         }
       }
     }
+    const trim = this.quietIntervals >= 2 ? this.trimStep(obs, size, input) : null
+    if (trim) {
+      this.move(size, trim.to, 'trim')
+      return { size: trim.to, reason: trim.reason }
+    }
     const fill = this.quietIntervals >= 2 ? this.fillStep(obs, size, input) : null
     if (fill) {
       this.move(size, fill.to, 'fill')
@@ -443,12 +479,26 @@ export class GaugePolicy implements Policy {
     return { to, reason: `GIL free while wanted ${pct(handoff.mean)} ≥ ${pct(above)}: shedding to ${to}` }
   }
 
+  /** Step 5c: one thread fewer while the GIL binds with cores to spare and one thread counts, or null. */
+  private trimStep(
+    obs: Observation,
+    size: number,
+    input: ControlInput,
+  ): { to: number; reason: string } | null {
+    const share = this.options.trimMinThreadShare
+    if (share === null || obs.source !== 'window' || !this.gilBoundWithSpareCores) return null
+    if (1 / size < share || this.trimRefusedFrom.has(size)) return null
+    const to = clampSize(size - 1, input.min, input.max)
+    if (to >= size) return null
+    return { to, reason: `GIL-bound with cores to spare (knee ${round3(this.knee)}): trying ${to}` }
+  }
+
   /**
-   * A shed is judged on the mean of `probeWindows` intervals: kept when the smaller pool was at least as
-   * fast (fewer threads for the same work), and then it is the phase's ceiling; otherwise back, and no
-   * more sheds this phase.
+   * A shed or trim is judged on the mean of `probeWindows` intervals: kept when the smaller pool was at
+   * least as fast (fewer threads for the same work), and then it is the phase's ceiling; otherwise back, and
+   * no more sheds this phase (trims: none from that size).
    */
-  private judgeShed(
+  private judgeReduction(
     move: Move,
     before: SizeRecord,
     obs: Observation,
@@ -463,11 +513,12 @@ export class GaugePolicy implements Policy {
       this.rebasePhase(obs)
       return null
     }
-    this.shedAllowed = false
+    if (move.kind === 'trim') this.trimRefusedFrom.add(move.from)
+    else this.shedAllowed = false
     this.bias = move.from / (this.targetEstimate ?? move.from)
     return {
       size: move.from,
-      reason: `shed ${move.from} → ${move.to}: throughput ${pct(gain)}: back to ${move.from}`,
+      reason: `${move.kind} ${move.from} → ${move.to}: throughput ${pct(gain)}: back to ${move.from}`,
     }
   }
 
@@ -491,7 +542,7 @@ export class GaugePolicy implements Policy {
     let band = singleBand
     const grew = move.to > move.from
     if (move.kind === 'fill') return this.judgeFill(move, before, obs)
-    if (move.kind === 'shed') return this.judgeShed(move, before, obs)
+    if (move.kind === 'shed' || move.kind === 'trim') return this.judgeReduction(move, before, obs)
     if (move.kind === 'probe' && grew) {
       // A probe is judged on the mean of several intervals, against a band for means, not single values.
       const k = move.seen.throughput.n + 1
@@ -530,10 +581,10 @@ export class GaugePolicy implements Policy {
     return null
   }
 
-  /** The probe or fill waiting to be judged at this size, if any. */
+  /** The probe, fill, shed or trim waiting to be judged at this size, if any. */
   private moveUnderJudgement(size: number): Move | null {
     const m = this.lastMove
-    return m && (m.kind === 'probe' || m.kind === 'fill' || m.kind === 'shed') && m.to === size ? m : null
+    return m && m.kind in JUDGED_MOVE_VERB && m.to === size ? m : null
   }
 
   /**
@@ -629,7 +680,7 @@ export class GaugePolicy implements Policy {
       this.ref = { cpuNs: obs.cpuNs, waitNs: obs.source === 'window' ? obs.waitNs : obs.apparentWaitNs }
       return null
     }
-    const cpuShift = Math.abs(Math.log(obs.cpuNs / ref.cpuNs))
+    const cpuShift = Math.log(obs.cpuNs / ref.cpuNs)
     // From task times alone, wall − cpu also moves with the size; compare it only at an unchanged size.
     const sameSize = this.previous?.size === size
     const wait = obs.source === 'window' ? obs.waitNs : obs.apparentWaitNs
@@ -637,25 +688,34 @@ export class GaugePolicy implements Policy {
     // tiny next to the cpu (a CPU-bound phase) does not look like a new workload.
     const waitShift =
       obs.source === 'window' || sameSize
-        ? Math.abs(Math.log((1 + wait / obs.cpuNs) / (1 + ref.waitNs / ref.cpuNs)))
+        ? Math.log((1 + wait / obs.cpuNs) / (1 + ref.waitNs / ref.cpuNs))
         : 0
-    const shift = Math.max(cpuShift, waitShift)
     const record = this.sizes.get(size)
     const throughputShift =
       sameSize && record !== undefined && record.throughput.n >= 3
-        ? Math.abs(obs.throughput / record.throughput.mean - 1) > 2 * this.noiseBand()
-        : false
+        ? obs.throughput / record.throughput.mean - 1
+        : 0
 
+    // Which measures moved beyond their threshold, and which way. A new workload moves them the same way
+    // two intervals in a row; noise swings them back and forth (bench-pass10-repeats2/decisions.json: sensor
+    // fusion on one core, per-task cpu 1.4 and 2.4 ms in turn near one size, read as four workload changes in
+    // 20 s when any two large readings in a row counted).
     const threshold = Math.log(this.options.phaseChangeRatio)
-    if (shift > Math.log(2) || ((shift > threshold || throughputShift) && this.suspicious >= 1)) {
+    const moved: Shift = [
+      Math.abs(cpuShift) > threshold ? Math.sign(cpuShift) : 0,
+      Math.abs(waitShift) > threshold ? Math.sign(waitShift) : 0,
+      Math.abs(throughputShift) > 2 * this.noiseBand() ? Math.sign(throughputShift) : 0,
+    ]
+    const previous = this.suspicious
+    if (previous && moved.some((m, i) => m !== 0 && m === previous[i])) {
       this.startPhase(obs)
       return `workload changed (per-task cpu ×${round3(obs.cpuNs / ref.cpuNs)}, wait/cpu ${round3(ref.waitNs / ref.cpuNs)} → ${round3(wait / obs.cpuNs)}): phase ${this.phase}`
     }
-    if (shift > threshold || throughputShift) {
-      this.suspicious += 1
+    if (moved.some((m) => m !== 0)) {
+      this.suspicious = moved
       return null
     }
-    this.suspicious = 0
+    this.suspicious = null
     ref.cpuNs = 0.7 * ref.cpuNs + 0.3 * obs.cpuNs
     if (obs.source === 'window' || sameSize) ref.waitNs = 0.7 * ref.waitNs + 0.3 * wait
     return null
@@ -664,13 +724,13 @@ export class GaugePolicy implements Policy {
   /** A kept probe or fill: its size's readings are the phase's reference from now on. */
   private rebasePhase(obs: Observation): void {
     this.ref = { cpuNs: obs.cpuNs, waitNs: obs.source === 'window' ? obs.waitNs : obs.apparentWaitNs }
-    this.suspicious = 0
+    this.suspicious = null
   }
 
   private startPhase(obs: Observation): void {
     this.phase += 1
     this.ref = { cpuNs: obs.cpuNs, waitNs: obs.source === 'window' ? obs.waitNs : obs.apparentWaitNs }
-    this.suspicious = 0
+    this.suspicious = null
     this.sizes.clear()
     this.coldStart = null
     this.targetEstimate = null
@@ -685,6 +745,7 @@ export class GaugePolicy implements Policy {
     this.fillFloor = 0
     this.ceiling = Number.POSITIVE_INFINITY
     this.shedAllowed = true
+    this.trimRefusedFrom.clear()
     this.minApparentWaitNs = Number.POSITIVE_INFINITY
     this.previous = null
     this.deliveryCap = null
