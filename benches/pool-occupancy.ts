@@ -10,7 +10,6 @@
  * windows, then over repeats (points interleaved, the order rotated each repeat). Writes
  * benches/results/F.{json,md} (F: pool-occupancy unless --name says otherwise).
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { pinNodeAwayFrom } from '../src/bench/affinity.js'
@@ -23,7 +22,7 @@ import { PythonBridge } from '../src/bridge/index.js'
 import { decompose } from '../src/model/decompose.js'
 import { ThreadMonitor } from '../src/monitor/thread-monitor.js'
 import type { ProbeSnapshot } from '../src/native.js'
-import { arg, median } from './stats.js'
+import { arg, commandLine, median, writeResult } from './stats.js'
 
 const ROOT = path.join(__dirname, '..')
 const PYTHON = process.env.GILGAUGE_BENCH_PYTHON ?? path.join(ROOT, '.venv', 'bin', 'python')
@@ -210,16 +209,8 @@ async function main(): Promise<void> {
       windows: mine.flatMap((x) => x.windows),
     }
   })
-  const out = path.join(ROOT, 'benches', 'results')
-  const name = arg('name', 'pool-occupancy')
-  mkdirSync(out, { recursive: true })
   // Quoted where a shell would split the argument (--pairs uses ';').
-  const args = process.argv.slice(2).map((a) => (/[;\s]/.test(a) ? `"${a}"` : a))
-  const command = `npx tsx benches/pool-occupancy.ts ${args.join(' ')}`.trim()
-  writeFileSync(
-    path.join(out, `${name}.json`),
-    `${JSON.stringify({ command, date: new Date().toISOString(), runs, rows }, null, 1)}\n`,
-  )
+  const command = commandLine('benches/pool-occupancy.ts')
   const md = [
     '# Busy workers of a static pool under a closed loop',
     '',
@@ -237,7 +228,7 @@ async function main(): Promise<void> {
     ),
     '',
   ].join('\n')
-  writeFileSync(path.join(out, `${name}.md`), md)
+  writeResult(ROOT, arg('name', 'pool-occupancy'), command, { runs, rows }, md)
   process.stdout.write(md)
 }
 
