@@ -12,12 +12,12 @@
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { pinNodeAwayFrom } from '../src/bench/affinity.js'
-import { cpusFor, PYTHON_MALLOC_ENV } from '../src/bench/config.js'
+import { cpusFor } from '../src/bench/config.js'
 import { ClosedLoop, sleep } from '../src/bench/load.js'
-import { concurrencyFor } from '../src/bench/runners.js'
+import { concurrencyFor, discard, spawnBridge } from '../src/bench/runners.js'
 import { rotated } from '../src/bench/stats.js'
 import { adaptiveController } from '../src/bridge/adaptive.js'
-import { type PythonBridge as Bridge, PythonBridge } from '../src/bridge/index.js'
+import type { PythonBridge } from '../src/bridge/index.js'
 import { arg, commandLine, median, writeResult } from './stats.js'
 
 const ROOT = path.join(__dirname, '..')
@@ -45,18 +45,14 @@ interface Run {
 async function measure(profile: string, cores: number, n: number, mode: Mode): Promise<number> {
   const cpus = cpusFor(cores)
   pinNodeAwayFrom(cpus)
-  const bridge = await PythonBridge.spawn({
-    module: 'gilgauge_workloads.tasks',
-    python: PYTHON,
-    pool: { min: 1, max: n, initial: n },
-    cpus,
-    env: { ...PYTHON_MALLOC_ENV, PYTHONPATH: path.join(ROOT, 'python') },
-    forwardStderr: false,
-    startTimeoutMs: 60_000,
-    ...(mode === 'monitored'
-      ? { controller: (b: Bridge) => adaptiveController(b, { policy: { static: n } }) }
-      : {}),
-  })
+  const target = { python: PYTHON, pythonPath: path.join(ROOT, 'python'), profile, cpus }
+  const bridge = await spawnBridge(
+    target,
+    { min: 1, max: n, initial: n },
+    mode === 'monitored'
+      ? { controller: (b: PythonBridge) => adaptiveController(b, { policy: { static: n } }) }
+      : {},
+  )
   const loop = new ClosedLoop(bridge, profile, () => concurrencyFor(n))
   try {
     loop.start()
@@ -68,7 +64,7 @@ async function measure(profile: string, cores: number, n: number, mode: Mode): P
     return Math.round((loop.between(t0, t1).completions * 1000) / (t1 - t0))
   } finally {
     loop.stop()
-    await bridge.close({ drainTimeoutMs: 0, graceMs: 0 }).catch(() => {})
+    await discard(bridge)
   }
 }
 

@@ -19,7 +19,8 @@ export interface Target {
 /** Outstanding calls for a pool of `size`: enough that it never runs dry. */
 export const concurrencyFor = (size: number): number => Math.max(2 * size, 32)
 
-async function spawnBridge(target: Target, pool: PoolOption, extra: Partial<SpawnOptions> = {}) {
+/** A companion running the workloads for `target`, as every bench run starts one. */
+export async function spawnBridge(target: Target, pool: PoolOption, extra: Partial<SpawnOptions> = {}) {
   return PythonBridge.spawn({
     module: 'gilgauge_workloads.tasks',
     python: target.python,
@@ -33,7 +34,7 @@ async function spawnBridge(target: Target, pool: PoolOption, extra: Partial<Spaw
 }
 
 /** Kill the companion without draining (thousands of calls may still be queued). */
-async function discard(bridge: PythonBridge): Promise<void> {
+export async function discard(bridge: PythonBridge): Promise<void> {
   await bridge.close({ drainTimeoutMs: 0, graceMs: 0 }).catch(() => {})
 }
 

@@ -132,7 +132,11 @@ export function feedForwardTarget(
   gil: boolean,
   cores: number,
 ): number {
-  const b = kneeBounds(o, gil, cores)
+  return bottleneckKnee(kneeBounds(o, gil, cores))
+}
+
+/** The bottleneck's knee: the smaller of the two (≥ 1). */
+export function bottleneckKnee(b: { cores: number; gil: number | null }): number {
   return Math.max(1, Math.min(b.cores, b.gil ?? Number.POSITIVE_INFINITY))
 }
 

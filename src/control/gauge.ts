@@ -53,7 +53,7 @@
  * the wait shrinks with fewer threads (contention) or not (genuine). This is slower (about three intervals
  * per step when shrinking) and blind to runq; see the report for what it cannot see.
  */
-import { feedForwardTarget, gilEnabled, kneeBounds, type Observation, observe } from './estimate.js'
+import { bottleneckKnee, gilEnabled, kneeBounds, type Observation, observe } from './estimate.js'
 import type { ControlInput, Decision, Policy } from './policy.js'
 import { clampSize, RunningStats, round3 } from './util.js'
 
@@ -277,8 +277,8 @@ export class GaugePolicy implements Policy {
     }
 
     const busyWorkers = this.noteBusyWorkers(input)
-    this.knee = feedForwardTarget(obs, gil, input.cores)
     const knees = kneeBounds(obs, gil, input.cores)
+    this.knee = bottleneckKnee(knees)
     this.gilBoundWithSpareCores = knees.gil !== null && knees.gil < 0.95 * knees.cores
     const raw = this.options.headroom * this.knee
     // Readings at a size being judged do not move the estimate: judging it decides whether they count.
@@ -706,8 +706,8 @@ export class GaugePolicy implements Policy {
       Math.abs(waitShift) > threshold ? Math.sign(waitShift) : 0,
       Math.abs(throughputShift) > 2 * this.noiseBand() ? Math.sign(throughputShift) : 0,
     ]
-    const previous = this.suspicious
-    if (previous && moved.some((m, i) => m !== 0 && m === previous[i])) {
+    const lastShift = this.suspicious
+    if (lastShift && moved.some((m, i) => m !== 0 && m === lastShift[i])) {
       this.startPhase(obs)
       return `workload changed (per-task cpu ×${round3(obs.cpuNs / ref.cpuNs)}, wait/cpu ${round3(ref.waitNs / ref.cpuNs)} → ${round3(wait / obs.cpuNs)}): phase ${this.phase}`
     }
