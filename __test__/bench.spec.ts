@@ -93,6 +93,7 @@ function adaptive(policy: 'gauge' | 'paper' | 'betapool', eff: number, size: num
     efficiency: s(eff),
     efficiencySweep: s(eff * 0.8),
     efficiencyRef: s(eff),
+    efficiencyHeldOut: s(eff + 0.05),
     p99Ms: 3,
     finalSize: s(size),
     convergenceMs: 1000,
@@ -124,6 +125,7 @@ function fixture(): BenchResult {
       { n: 1024, throughput: null, runs: [null], skipped: 'not started: warm-up cap' },
     ],
     cliff: { dropAt512Plus: 0.4, dropAtLargest: 0.4, largestN: 1024 },
+    heldOut: { runs: [{ n: 4, throughput: 95 }], throughput: { median: 95, min: 95, max: 95, n: 1 } },
     adaptive: [adaptive('gauge', 0.9, 5), adaptive('paper', 0.92, 12), adaptive('betapool', 0.5, 20)],
     peers: [],
     elapsedMs: 1,
@@ -170,7 +172,8 @@ test('markdown and SVG carry the headline, the cliff and the policies', (t) => {
   const md = markdownReport(result, 'charts')
   t.true(md.includes('npx gilgauge bench --profiles balanced'))
   t.regex(md, /\| balanced \| 1 \| 4 \| 100 \| −40 % \| 0\.90 \[5\] \| 0\.92 \[12\] \| 0\.50 \[20\] \|/)
-  t.regex(md, /\| 4, 125 \| 0\.72 \|$/m, "the sweep's best point and gauge against it")
+  t.regex(md, /\| 4, 125 \| 0\.72 \| /m, "the sweep's best point and gauge against it")
+  t.regex(md, /\| 0\.72 \| 4, 95\.0 \| 0\.95 \|$/m, 'the held-out static run and gauge against it')
   // A candidate that measured nothing says why, not 0.
   t.regex(
     md,

@@ -102,10 +102,11 @@ export function plannedMs(cfg: BenchConfig): {
   const peers =
     cfg.repeats * (4 * peer + cfg.betapoolWarmupMs + cfg.betapoolMeasureMs + 1500) +
     (cfg.processCounts.length + cfg.repeats - 1) * (peer + 1000)
+  // Per repeat: the policies, the held-out static run (run like a policy) and the confirmations.
   const total =
     check +
     cfg.sweepRepeats * cfg.sweep.length * point +
-    cfg.repeats * (POLICIES.length * policy + reference) +
+    cfg.repeats * ((POLICIES.length + 1) * policy + reference) +
     peers
   return { check, point, policy, reference, peers, total }
 }

@@ -101,6 +101,10 @@ function missingNumbers(results: ProfileCoresResult[]): string[] {
     for (const a of r.adaptive) {
       if (!a.efficiency) out.push(`${where}: ${a.policy} produced no number${a.error ? ` (${a.error})` : ''}`)
     }
+    if (r.heldOut && !r.heldOut.throughput) {
+      const why = r.heldOut.runs.find((h) => h.error)?.error
+      out.push(`${where}: the held-out static run produced no number${why ? ` (${why})` : ''}`)
+    }
     for (const p of r.peers) {
       if (!p.throughput) out.push(`${where}: ${p.label} produced no number${p.error ? ` (${p.error})` : ''}`)
     }

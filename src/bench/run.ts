@@ -133,30 +133,61 @@ async function runOne(
   const errors = new Map<AdaptivePolicyName, string>()
   const confirmRuns = new Map<number, Array<number | null>>(candidates.map((n) => [n, []]))
   const confirmSkipped = new Map<number, string>()
+  const heldOutRuns: Array<{ n: number; throughput: number | null; error?: string }> = []
+  /** For each policy's runs, the held-out run of the same repeat. */
+  const heldOutRefs = new Map<
+    AdaptivePolicyName,
+    Array<{ n: number; throughput: number | null; error?: string }>
+  >(POLICIES.map((p) => [p, []]))
   for (let r = 0; r < cfg.repeats; r++) {
     const rep = cfg.repeats > 1 ? ` [${r + 1}/${cfg.repeats}]` : ''
-    let bestThisRepeat: number | null = null
+    let bestThisRepeat: { n: number; throughput: number } | null = null
     for (const n of candidates) {
       progress.say(`${label}: static N=${n} for ${cfg.policyMs / 2000} s (confirming)${rep}`)
       const [point] = await staticSweep(target, [n], cfg, () => {}, cfg.policyMs / 2)
       const t = point?.throughput ?? null
       confirmRuns.get(n)?.push(t)
       if (point?.skipped) confirmSkipped.set(n, point.skipped)
-      if (t !== null && (bestThisRepeat === null || t > bestThisRepeat)) bestThisRepeat = t
+      if (t !== null && (bestThisRepeat === null || t > bestThisRepeat.throughput))
+        bestThisRepeat = { n, throughput: t }
       progress.advance(plan.reference / cfg.confirmTop)
     }
     progress.drop(((cfg.confirmTop - candidates.length) * plan.reference) / cfg.confirmTop)
+    const heldOutN = bestThisRepeat?.n ?? sweepBest.n
+    const heldOut: { n: number; throughput: number | null; error?: string } = {
+      n: heldOutN,
+      throughput: null,
+    }
+    heldOutRuns.push(heldOut)
     // The order rotates each repeat, so that no policy always runs first after the confirmations.
-    for (const policy of rotated(POLICIES, r)) {
+    for (const entry of rotated([...POLICIES, HELD_OUT], r)) {
+      if (entry === HELD_OUT) {
+        progress.say(
+          `${label}: static N=${heldOutN} for ${cfg.policyMs / 1000} s, timed like a policy (held out)${rep}`,
+        )
+        try {
+          heldOut.throughput = (await adaptiveRun(target, { static: heldOutN }, cfg)).throughput
+        } catch (error) {
+          heldOut.error = error instanceof Error ? error.message : String(error)
+        }
+        progress.advance(plan.policy)
+        continue
+      }
+      const policy = entry
       progress.say(`${label}: ${policy} for ${cfg.policyMs / 1000} s from N=${cfg.initialSize}${rep}`)
       try {
         runs.get(policy)?.push(await adaptiveRun(target, policy, cfg))
-        refs.get(policy)?.push(bestThisRepeat)
+        refs.get(policy)?.push(bestThisRepeat?.throughput ?? null)
+        heldOutRefs.get(policy)?.push(heldOut)
       } catch (error) {
         errors.set(policy, error instanceof Error ? error.message : String(error))
       }
       progress.advance(plan.policy)
     }
+  }
+  result.heldOut = {
+    runs: heldOutRuns,
+    throughput: spread(heldOutRuns.map((h) => h.throughput)),
   }
   result.confirmed = candidates.map((n) => {
     const measured = confirmRuns.get(n) ?? []
@@ -171,6 +202,7 @@ async function runOne(
       policy,
       runs.get(policy) ?? [],
       refs.get(policy) ?? [],
+      (heldOutRefs.get(policy) ?? []).map((h) => h.throughput),
       best.throughput,
       sweepBest.throughput,
       errors.get(policy),
@@ -225,10 +257,17 @@ function cliffOf(
   }
 }
 
+/** The held-out static run's place in the policies' rotation. */
+const HELD_OUT = 'held-out static' as const
+
+const ratio = (value: number, reference: number | null | undefined): number | null =>
+  reference ? round(value / reference, 3) : null
+
 function aggregateAdaptive(
   policy: AdaptivePolicyName,
   runs: AdaptiveRun[],
   refs: Array<number | null>,
+  heldOut: Array<number | null>,
   bestThroughput: number,
   sweepBestThroughput: number,
   error: string | undefined,
@@ -239,12 +278,8 @@ function aggregateAdaptive(
     throughput: spread(runs.map((r) => r.throughput)),
     efficiency: spread(runs.map((r) => round(r.throughput / bestThroughput, 3))),
     efficiencySweep: spread(runs.map((r) => round(r.throughput / sweepBestThroughput, 3))),
-    efficiencyRef: spread(
-      runs.map((r, i) => {
-        const ref = refs[i]
-        return ref ? round(r.throughput / ref, 3) : null
-      }),
-    ),
+    efficiencyRef: spread(runs.map((r, i) => ratio(r.throughput, refs[i]))),
+    efficiencyHeldOut: spread(runs.map((r, i) => ratio(r.throughput, heldOut[i]))),
     p99Ms: median(runs.map((r) => r.p99Ms).filter((v): v is number => v !== null)),
     finalSize: spread(runs.map((r) => r.finalSize)),
     convergenceMs: median(runs.map((r) => r.convergenceMs).filter((v): v is number => v !== null)),

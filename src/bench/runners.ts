@@ -130,27 +130,33 @@ export async function staticSweep(
 const nullableRound = (x: number | null, digits = 3): number | null => (x === null ? null : round(x, digits))
 
 /**
- * One run of an adaptive policy: bounds 1..maxSize from `initialSize`, the same monitor + policy as
+ * One run of an adaptive policy (or of a fixed size, timed the same way): bounds 1..maxSize from
+ * `initialSize`, the same monitor + policy as
  * `pool: { policy }` (adaptiveController), every decision recorded. The load follows the pool
  * (max(2 × size, 32) outstanding). Steady = the last half of the run.
  */
 export async function adaptiveRun(
   target: Target,
-  policy: AdaptivePolicyName,
+  policy: AdaptivePolicyName | { static: number },
   cfg: BenchConfig,
 ): Promise<AdaptiveRun> {
   let history: DecisionHistory | null = null
-  const bridge = await spawnBridge(
-    target,
-    { min: 1, max: cfg.maxSize, initial: cfg.initialSize },
-    {
-      controller: (b: PythonBridge) => {
-        const base = adaptiveController(b, { policy })
-        history = new DecisionHistory(base.policy, 100_000)
-        return { ...base, policy: history }
-      },
-    },
-  )
+  // A static size (the held-out run of the best size) runs as the sweep does, without a monitor or
+  // controller: it stands for what a user's fixed pool would do.
+  const bridge =
+    typeof policy === 'object'
+      ? await spawnBridge(target, policy.static)
+      : await spawnBridge(
+          target,
+          { min: 1, max: cfg.maxSize, initial: cfg.initialSize },
+          {
+            controller: (b: PythonBridge) => {
+              const base = adaptiveController(b, { policy })
+              history = new DecisionHistory(base.policy, 100_000)
+              return { ...base, policy: history }
+            },
+          },
+        )
   const t0 = performance.now()
   const wall0 = Date.now()
   const sizeSeries: Array<[number, number]> = [[0, bridge.pool.size]]

@@ -69,6 +69,8 @@ export interface AdaptiveResult {
   efficiencySweep?: Spread | null
   /** throughput / the best candidate measured just before it (same repeat, same length). */
   efficiencyRef: Spread | null
+  /** throughput / the held-out static run of the same repeat (`ProfileCoresResult.heldOut`). */
+  efficiencyHeldOut?: Spread | null
   p99Ms: number | null
   finalSize: Spread | null
   convergenceMs: number | null
@@ -152,6 +154,16 @@ export interface ProfileCoresResult {
     dropAtLargest: number | null
     largestN: number | null
   }
+  /**
+   * The best static pool run once more in every repeat, timed like a policy: a fixed pool of the size the
+   * repeat's confirmations chose (no monitor, as in the sweep), run for as long as a policy, measured over
+   * the same steady half, in the policies' rotation. The largest of several noisy confirmations is biased high (it
+   * is the luckiest of them); this run did not take part in choosing the size, so it is not.
+   */
+  heldOut?: {
+    runs: Array<{ n: number; throughput: number | null; error?: string }>
+    throughput: Spread | null
+  } | null
   /** Kept for results written before `confirmed`: one static pool at the sweep's best N, run like a candidate. */
   reference?: { n: number; throughput: Spread | null; runs: Array<number | null> } | null
   adaptive: AdaptiveResult[]
