@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process'
+import path from 'node:path'
 import test from 'ava'
 import {
   type CombinedPair,
@@ -20,9 +22,12 @@ import {
   spread,
   topSizes,
 } from '../src/bench/stats.js'
+import { passVerdict, verdictLines } from '../src/bench/summary.js'
 import { chartSvg } from '../src/bench/svg.js'
 import type { AdaptiveResult, BenchResult, ProfileCoresResult } from '../src/bench/types.js'
 import { PythonError } from '../src/bridge/index.js'
+import { PHASE_CHANGE_REASON } from '../src/control/gauge.js'
+import { PYTHON } from './helpers/python.js'
 
 test('convergence: first time after which the size stays within 5 % (±1) of its final size', (t) => {
   t.is(convergenceTime([[0, 4]], 4), null, 'never moved')
@@ -163,7 +168,7 @@ test('shortfalls name gauge below the goal and below a better policy, with its d
   t.true(whats.some((w) => w.startsWith('gauge below 0.95')))
   t.true(whats.some((w) => w.startsWith('gauge below paper')))
   t.false(whats.some((w) => w.startsWith('gauge below betapool')))
-  t.regex(result.shortfalls[0]?.evidence ?? '', /settled at 5/)
+  t.regex(result.shortfalls[0]?.evidence ?? '', /vs the held-out static run 0\.95; settled at 5/)
   t.is(reasonKind('target 12 (wait 3.5): 4 → 12'), 'target # (wait #): # → #')
 })
 
@@ -363,4 +368,60 @@ test('passes combined: how far passes disagree, per measure, over pairs with two
     md,
     /Of the 1 pairs that miss the goal on their medians, 1 miss it by less than gauge's median range across passes \(0\.12\): vision, 1 \(0\.05\)\. The others miss by more: none\./,
   )
+})
+
+test("a native peer's failed task names the frames it failed in (a RecursionError's loop)", (t) => {
+  const code = [
+    'from gilgauge_workloads.drive import _where',
+    'def deep(n): return deep(n + 1)',
+    'try: deep(0)',
+    'except RecursionError as e: print(_where(e))',
+  ].join('\n')
+  const out = spawnSync(PYTHON, ['-c', code], {
+    env: { ...process.env, PYTHONPATH: path.join(__dirname, '..', 'python') },
+    encoding: 'utf8',
+  })
+  t.is(out.status, 0, out.stderr)
+  t.is(out.stdout.trim(), '<string>:2 deep < <string>:2 deep < <string>:2 deep')
+})
+
+test("a pass's verdict over pairs: the goal against both yardsticks, and gauge against each rival", (t) => {
+  const first = fixture().results[0] as ProfileCoresResult
+  const second: ProfileCoresResult = {
+    ...first,
+    cores: 2,
+    heldOut: { runs: [{ n: 4, throughput: 110 }], throughput: { median: 110, min: 110, max: 110, n: 1 } },
+    adaptive: [adaptive('gauge', 1.0, 4), adaptive('paper', 0.8, 12), adaptive('betapool', 0.9, 20)],
+  }
+  // A workload change declared in the first half of one run and in the steady half of the other.
+  const change = (tMs: number) => ({
+    tMs,
+    from: 4,
+    size: 6,
+    reason: `${PHASE_CHANGE_REASON} (…): phase 1`,
+    inputs: {},
+  })
+  first.adaptive[0]?.runs[0]?.decisions.push(change(3_000))
+  second.adaptive[0]?.runs[0]?.decisions.push(change(12_000))
+  const v = passVerdict([first, second, { ...first, cores: 3, unavailable: 'not run' }], 10_000)
+  t.is(v.phases.runs, 2)
+  t.is(v.phases.declared, 2)
+  t.is(v.phases.runsChangedInSteadyHalf, 1)
+  t.is(v.phases.efficiencyChanged?.median, 1)
+  t.is(v.phases.efficiencyUnchanged?.median, 0.9)
+  t.is(v.pairs, 2, 'a pair that did not run is not counted')
+  t.is(v.meetsGoal, 1)
+  t.is(v.heldOutPairs, 2)
+  t.is(v.meetsGoalHeldOut, 2, 'gauge at 0.90 of the best confirmation is 0.95 of its held-out run')
+  t.is(v.aboveAllRivals, 1)
+  const paper = v.rivals.find((r) => r.rival === 'paper')
+  t.is(paper?.gaugeHigher, 1)
+  t.is(paper?.pairs, 2)
+  t.is(v.rivals.find((r) => r.rival === 'pypi-betapool')?.pairs, 0, 'no PyPI number, no ratio')
+  t.true(Math.abs((v.heldOutVsConfirmation?.median ?? 0) - 1.025) < 1e-9)
+  t.is(v.heldOutVsConfirmation?.n, 2)
+  t.is(v.heldOutBelowConfirmation, 1)
+  const lines = verdictLines(v).join('\n')
+  t.regex(lines, /gauge ≥ 0\.95 of the best static pool on 1 \(against the held-out static run: 2 of 2\)/)
+  t.regex(lines, /gauge \/ paper, pair by pair: median 1\.11 \(0\.98–1\.25\); gauge higher on 1 of 2/)
 })

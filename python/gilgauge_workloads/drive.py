@@ -27,6 +27,7 @@ import os
 import sys
 import threading
 import time
+import traceback
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 from . import all_profiles
@@ -72,6 +73,12 @@ class Recorder:
         with self._lock:
             if self.error is None:
                 self.error = exc
+
+
+def _where(exc, frames=3):
+    """The innermost frames an exception passed through, "file:line fn" each (for a RecursionError, the loop)."""
+    tb = traceback.extract_tb(exc.__traceback__)[-frames:]
+    return " < ".join("%s:%d %s" % (os.path.basename(f.filename), f.lineno, f.name) for f in reversed(tb)) or "?"
 
 
 def _percentile(sorted_values, p):
@@ -338,7 +345,7 @@ def main(argv=None):
     rec = Recorder(m0, m1)
     extra = RUNNERS[args.mode](args, rec, t_start, m1)
     if rec.error is not None:
-        _emit(dict(base, ok=False, error="task failed: %r" % (rec.error,)))
+        _emit(dict(base, ok=False, error="task failed: %r at %s" % (rec.error, _where(rec.error))))
         return 1
 
     completions = len(rec.latency)

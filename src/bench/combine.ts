@@ -6,11 +6,9 @@
 import { eff, num } from './markdown.js'
 import { GAUGE_GOAL } from './shortfalls.js'
 import { median, nativeAtSettledSizes, spread } from './stats.js'
-import type { BenchResult, ProfileCoresResult, Spread } from './types.js'
+import { type Column, efficiencyOf, LABEL, RIVALS } from './summary.js'
+import type { BenchResult, Spread } from './types.js'
 
-/** The columns the goal compares gauge with: paper and betapool (ours, through the bridge), PyPI betapool. */
-export const RIVALS = ['paper', 'betapool', 'pypi-betapool'] as const
-export type Column = 'gauge' | (typeof RIVALS)[number]
 const COLUMNS: Column[] = ['gauge', ...RIVALS]
 
 export interface PassSource {
@@ -36,12 +34,6 @@ export interface CombinedPair {
   meetsGoal: boolean | null
   /** The rivals whose median is above gauge's. */
   belowRivals: Column[]
-}
-
-/** A pass's efficiency for one column (the median over that pass's repeats), or null. */
-function efficiencyOf(r: ProfileCoresResult, column: Column): number | null {
-  if (column === 'pypi-betapool') return r.peers.find((p) => p.mode === 'betapool')?.efficiencyNative ?? null
-  return r.adaptive.find((a) => a.policy === column)?.efficiency?.median ?? null
 }
 
 export function combinePasses(sources: PassSource[]): CombinedPair[] {
@@ -146,13 +138,6 @@ function nativeYardsticks(sources: PassSource[]): string[] {
       "can read above 1 where the bridge's best N is not the native optimum).",
     '',
   ]
-}
-
-const LABEL: Record<Column, string> = {
-  gauge: 'gauge',
-  paper: 'paper',
-  betapool: 'betapool (ours)',
-  'pypi-betapool': 'PyPI betapool',
 }
 
 /** The Markdown report; `command` made it, `sameCode` says whether the passes ran the same policy code. */

@@ -2,6 +2,7 @@
 
 import { GAUGE_GOAL } from './shortfalls.js'
 import { nativeAtSettledSizes } from './stats.js'
+import { passVerdict, verdictLines } from './summary.js'
 import type { BenchResult, PeerResult, ProfileCoresResult, Spread } from './types.js'
 
 export const num = (x: number | null | undefined, digits = 1): string =>
@@ -125,6 +126,8 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
       `| ${r.profile} | ${cores(r.cores)} | ${r.best.n} | ${num(r.best.throughput, r.best.throughput >= 100 ? 0 : 1)} | ${cliffText(r)} | ${a('gauge')} | ${a('paper')} | ${a('betapool')} | ${pe('betapool', true)} | ${pe('asyncio', false)} | ${pe('multiprocessing', false)} | ${sweepBest} | ${eff(r.adaptive.find((y) => y.policy === 'gauge')?.efficiencySweep)} | ${heldOutText(r)} | ${eff(r.adaptive.find((y) => y.policy === 'gauge')?.efficiencyHeldOut)} |`,
     )
   }
+
+  push('', ...verdictLines(passVerdict(rows, cfg.policyMs / 2)))
 
   // Issue 3's integration figure.
   const integ = rows.filter((r) => r.cores === 1 && (r.profile === 'balanced' || r.profile === 'io-heavy'))

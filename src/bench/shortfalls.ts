@@ -50,8 +50,10 @@ export function gaugeEvidence(result: ProfileCoresResult): string {
   const best = result.best ? `best static N=${result.best.n}` : ''
   const sweepBest = result.sweepBest ? `, sweep's best point N=${result.sweepBest.n}` : ''
   const ref = gauge?.efficiencyRef?.median
+  const heldOut = gauge?.efficiencyHeldOut?.median
   return (
-    `${ref === undefined ? '' : `vs the best static pool of the same repeat ${ref.toFixed(2)}; `}settled at ${run.finalSize} (mean ${run.meanSteadySize} over the steady half; ${best}${sweepBest}); ` +
+    `${ref === undefined ? '' : `vs the best static pool of the same repeat ${ref.toFixed(2)}; `}` +
+    `${heldOut === undefined ? '' : `vs the held-out static run ${heldOut.toFixed(2)}; `}settled at ${run.finalSize} (mean ${run.meanSteadySize} over the steady half; ${best}${sweepBest}); ` +
     `steady-half decisions: ${top || 'none'}; last decision "${last?.reason ?? '—'}" on ${inputs || 'no inputs'}`
   )
 }

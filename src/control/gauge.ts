@@ -172,6 +172,9 @@ const JUDGED_MOVE_VERB: Partial<Record<Move['kind'], string>> = {
   trim: 'trimming to',
 }
 
+/** How a decision that starts a new phase (step 2) begins its reason. */
+export const PHASE_CHANGE_REASON = 'workload changed'
+
 const CAP_REVERSALS = 4
 /** Longest wait for new workers to warm up before a growth is judged anyway. */
 const MAX_WARMUP_INTERVALS = 6
@@ -709,7 +712,7 @@ export class GaugePolicy implements Policy {
     const lastShift = this.suspicious
     if (lastShift && moved.some((m, i) => m !== 0 && m === lastShift[i])) {
       this.startPhase(obs)
-      return `workload changed (per-task cpu ×${round3(obs.cpuNs / ref.cpuNs)}, wait/cpu ${round3(ref.waitNs / ref.cpuNs)} → ${round3(wait / obs.cpuNs)}): phase ${this.phase}`
+      return `${PHASE_CHANGE_REASON} (per-task cpu ×${round3(obs.cpuNs / ref.cpuNs)}, wait/cpu ${round3(ref.waitNs / ref.cpuNs)} → ${round3(wait / obs.cpuNs)}): phase ${this.phase}`
     }
     if (moved.some((m) => m !== 0)) {
       this.suspicious = moved

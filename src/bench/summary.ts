@@ -1,0 +1,139 @@
+/**
+ * A pass's verdict over all its pairs: how many meet the goal against each yardstick, and how gauge compares
+ * with each rival pair by pair. One pair's single run moves by ±30 % on a shared host; the counts and
+ * medians over pairs are what a pass can say.
+ */
+import { PHASE_CHANGE_REASON } from '../control/gauge.js'
+import { GAUGE_GOAL } from './shortfalls.js'
+import { spread } from './stats.js'
+import type { ProfileCoresResult, Spread } from './types.js'
+
+/** The columns the goal compares gauge with: paper and betapool (ours, through the bridge), PyPI betapool. */
+export const RIVALS = ['paper', 'betapool', 'pypi-betapool'] as const
+export type Column = 'gauge' | (typeof RIVALS)[number]
+
+/** How reports name the columns. */
+export const LABEL: Record<Column, string> = {
+  gauge: 'gauge',
+  paper: 'paper',
+  betapool: 'betapool (ours)',
+  'pypi-betapool': 'PyPI betapool',
+}
+
+/** A pass's efficiency for one column (the median over that pass's repeats), or null. */
+export function efficiencyOf(r: ProfileCoresResult, column: Column): number | null {
+  if (column === 'pypi-betapool') return r.peers.find((p) => p.mode === 'betapool')?.efficiencyNative ?? null
+  return r.adaptive.find((a) => a.policy === column)?.efficiency?.median ?? null
+}
+
+export interface PassVerdict {
+  pairs: number
+  /** gauge ≥ GAUGE_GOAL against the best confirmation (the goal's yardstick). */
+  meetsGoal: number
+  /** Pairs with a held-out static run, and gauge ≥ GAUGE_GOAL against it. */
+  heldOutPairs: number
+  meetsGoalHeldOut: number
+  /** gauge at or above every rival's efficiency. */
+  aboveAllRivals: number
+  /** Per rival: gauge's efficiency / the rival's over the pairs where both have one, and how often > 1. */
+  rivals: Array<{ rival: Column; ratio: Spread | null; gaugeHigher: number; pairs: number }>
+  /** The held-out run / the best confirmation at the same size: the yardstick's luck plus run-to-run noise. */
+  heldOutVsConfirmation: Spread | null
+  heldOutBelowConfirmation: number
+  /**
+   * gauge's declared workload changes (step 2). The bench's workloads never change, so each is the host's
+   * speed or the size read as a new workload; a change in the steady half throws away what was learnt there.
+   */
+  phases: {
+    runs: number
+    declared: number
+    runsChangedInSteadyHalf: number
+    /** Per-run efficiency of the runs with and without a change declared in their steady half. */
+    efficiencyChanged: Spread | null
+    efficiencyUnchanged: Spread | null
+  }
+}
+
+/** `steadyFromMs`: where a run's steady half starts (half the policy run). */
+export function passVerdict(rows: ProfileCoresResult[], steadyFromMs: number): PassVerdict {
+  const measured = rows.filter((r) => !r.unavailable && r.best && efficiencyOf(r, 'gauge') !== null)
+  const gaugeOf = (r: ProfileCoresResult) => efficiencyOf(r, 'gauge') as number
+  const heldOut = measured
+    .map((r) => r.adaptive.find((a) => a.policy === 'gauge')?.efficiencyHeldOut?.median)
+    .filter((e): e is number => e !== undefined)
+  const luck = measured
+    .map((r) => (r.heldOut?.throughput && r.best ? r.heldOut.throughput.median / r.best.throughput : null))
+    .filter((x): x is number => x !== null)
+  return {
+    pairs: measured.length,
+    meetsGoal: measured.filter((r) => gaugeOf(r) >= GAUGE_GOAL).length,
+    heldOutPairs: heldOut.length,
+    meetsGoalHeldOut: heldOut.filter((e) => e >= GAUGE_GOAL).length,
+    aboveAllRivals: measured.filter((r) =>
+      RIVALS.every((c) => (efficiencyOf(r, c) ?? Number.NEGATIVE_INFINITY) <= gaugeOf(r)),
+    ).length,
+    rivals: RIVALS.map((rival) => {
+      const ratios = measured
+        .map((r) => {
+          const other = efficiencyOf(r, rival)
+          return other ? gaugeOf(r) / other : null
+        })
+        .filter((x): x is number => x !== null)
+      return {
+        rival,
+        ratio: spread(ratios),
+        gaugeHigher: ratios.filter((x) => x > 1).length,
+        pairs: ratios.length,
+      }
+    }),
+    heldOutVsConfirmation: spread(luck),
+    heldOutBelowConfirmation: luck.filter((x) => x < 1).length,
+    phases: phaseChanges(measured, steadyFromMs),
+  }
+}
+
+function phaseChanges(rows: ProfileCoresResult[], steadyFromMs: number): PassVerdict['phases'] {
+  const runs = rows.flatMap((r) =>
+    (r.adaptive.find((a) => a.policy === 'gauge')?.runs ?? []).map((run) => {
+      const changes = run.decisions.filter((d) => d.reason.startsWith(PHASE_CHANGE_REASON))
+      const efficiency = r.best ? run.throughput / r.best.throughput : null
+      return { changes: changes.length, inSteadyHalf: changes.some((d) => d.tMs >= steadyFromMs), efficiency }
+    }),
+  )
+  const changed = runs.filter((x) => x.inSteadyHalf)
+  return {
+    runs: runs.length,
+    declared: runs.reduce((n, x) => n + x.changes, 0),
+    runsChangedInSteadyHalf: changed.length,
+    efficiencyChanged: spread(changed.map((x) => x.efficiency)),
+    efficiencyUnchanged: spread(runs.filter((x) => !x.inSteadyHalf).map((x) => x.efficiency)),
+  }
+}
+
+/** The verdict as report lines (Markdown). */
+export function verdictLines(v: PassVerdict): string[] {
+  const f = (s: Spread | null) =>
+    s ? `${s.median.toFixed(2)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : '—'
+  return [
+    `Across the ${v.pairs} pairs measured: gauge ≥ ${GAUGE_GOAL} of the best static pool on ${v.meetsGoal}` +
+      (v.heldOutPairs > 0
+        ? ` (against the held-out static run: ${v.meetsGoalHeldOut} of ${v.heldOutPairs})`
+        : '') +
+      `; at or above all three rivals on ${v.aboveAllRivals}.`,
+    '',
+    ...v.rivals.map(
+      (r) =>
+        `- gauge / ${LABEL[r.rival]}, pair by pair: median ${f(r.ratio)}; gauge higher on ${r.gaugeHigher} of ${r.pairs}.`,
+    ),
+    ...(v.heldOutVsConfirmation
+      ? [
+          `- The held-out static run / the best confirmation (same size, fresh companions): ${f(v.heldOutVsConfirmation)}, ` +
+            `below 1 on ${v.heldOutBelowConfirmation} of ${v.heldOutVsConfirmation.n}: the yardstick's luck together with ` +
+            'the spread of two runs of one configuration.',
+        ]
+      : []),
+    `- gauge declared ${v.phases.declared} workload changes in ${v.phases.runs} runs; the workloads here never change. ` +
+      `${v.phases.runsChangedInSteadyHalf} runs declared one in their steady half and ran at ${f(v.phases.efficiencyChanged)} of the ` +
+      `best static pool, the others at ${f(v.phases.efficiencyUnchanged)}.`,
+  ]
+}
