@@ -19,6 +19,7 @@ import type {
   AdaptiveResult,
   AdaptiveRun,
   BenchConfig,
+  HeldOutRun,
   PeerMode,
   PeerResult,
   PeerRun,
@@ -133,12 +134,9 @@ async function runOne(
   const errors = new Map<AdaptivePolicyName, string>()
   const confirmRuns = new Map<number, Array<number | null>>(candidates.map((n) => [n, []]))
   const confirmSkipped = new Map<number, string>()
-  const heldOutRuns: Array<{ n: number; throughput: number | null; error?: string }> = []
+  const heldOutRuns: HeldOutRun[] = []
   /** For each policy's runs, the held-out run of the same repeat. */
-  const heldOutRefs = new Map<
-    AdaptivePolicyName,
-    Array<{ n: number; throughput: number | null; error?: string }>
-  >(POLICIES.map((p) => [p, []]))
+  const heldOutRefs = new Map<AdaptivePolicyName, HeldOutRun[]>(POLICIES.map((p) => [p, []]))
   for (let r = 0; r < cfg.repeats; r++) {
     const rep = cfg.repeats > 1 ? ` [${r + 1}/${cfg.repeats}]` : ''
     let bestThisRepeat: { n: number; throughput: number } | null = null
@@ -154,10 +152,7 @@ async function runOne(
     }
     progress.drop(((cfg.confirmTop - candidates.length) * plan.reference) / cfg.confirmTop)
     const heldOutN = bestThisRepeat?.n ?? sweepBest.n
-    const heldOut: { n: number; throughput: number | null; error?: string } = {
-      n: heldOutN,
-      throughput: null,
-    }
+    const heldOut: HeldOutRun = { n: heldOutN, throughput: null }
     heldOutRuns.push(heldOut)
     // The order rotates each repeat, so that no policy always runs first after the confirmations.
     for (const entry of rotated([...POLICIES, HELD_OUT], r)) {

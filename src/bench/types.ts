@@ -114,6 +114,13 @@ export interface PeerResult {
   error?: string
 }
 
+/** One held-out static run: the size run, its steady throughput, or why it measured nothing. */
+export interface HeldOutRun {
+  n: number
+  throughput: number | null
+  error?: string
+}
+
 export interface ProfileCoresResult {
   profile: string
   cores: number
@@ -160,10 +167,7 @@ export interface ProfileCoresResult {
    * the same steady half, in the policies' rotation. The largest of several noisy confirmations is biased high (it
    * is the luckiest of them); this run did not take part in choosing the size, so it is not.
    */
-  heldOut?: {
-    runs: Array<{ n: number; throughput: number | null; error?: string }>
-    throughput: Spread | null
-  } | null
+  heldOut?: { runs: HeldOutRun[]; throughput: Spread | null } | null
   /** Kept for results written before `confirmed`: one static pool at the sweep's best N, run like a candidate. */
   reference?: { n: number; throughput: Spread | null; runs: Array<number | null> } | null
   adaptive: AdaptiveResult[]
