@@ -26,7 +26,7 @@ import { passVerdict, verdictLines } from '../src/bench/summary.js'
 import { chartSvg } from '../src/bench/svg.js'
 import type { AdaptiveResult, BenchResult, ProfileCoresResult } from '../src/bench/types.js'
 import { PythonError } from '../src/bridge/index.js'
-import { PHASE_CHANGE_REASON } from '../src/control/gauge.js'
+import { DRIFT_REASON, PHASE_CHANGE_REASON } from '../src/control/gauge.js'
 import { PYTHON } from './helpers/python.js'
 
 test('convergence: first time after which the size stays within 5 % (±1) of its final size', (t) => {
@@ -403,9 +403,12 @@ test("a pass's verdict over pairs: the goal against both yardsticks, and gauge a
   })
   first.adaptive[0]?.runs[0]?.decisions.push(change(3_000))
   second.adaptive[0]?.runs[0]?.decisions.push(change(12_000))
+  // Drift is counted apart and does not make a run one with a change.
+  first.adaptive[0]?.runs[0]?.decisions.push({ ...change(14_000), reason: `${DRIFT_REASON} (…)` })
   const v = passVerdict([first, second, { ...first, cores: 3, unavailable: 'not run' }], 10_000)
   t.is(v.phases.runs, 2)
   t.is(v.phases.declared, 2)
+  t.is(v.phases.drifts, 1)
   t.is(v.phases.runsChangedInSteadyHalf, 1)
   t.is(v.phases.efficiencyChanged?.median, 1)
   t.is(v.phases.efficiencyUnchanged?.median, 0.9)

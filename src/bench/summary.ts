@@ -3,7 +3,7 @@
  * with each rival pair by pair. One pair's single run moves by ±30 % on a shared host; the counts and
  * medians over pairs are what a pass can say.
  */
-import { PHASE_CHANGE_REASON } from '../control/gauge.js'
+import { DRIFT_REASON, PHASE_CHANGE_REASON } from '../control/gauge.js'
 import { GAUGE_GOAL } from './shortfalls.js'
 import { spread } from './stats.js'
 import type { ProfileCoresResult, Spread } from './types.js'
@@ -47,6 +47,8 @@ export interface PassVerdict {
   phases: {
     runs: number
     declared: number
+    /** Changes too small to start a phase (drift: the throughputs are dropped, the rest is kept). */
+    drifts: number
     runsChangedInSteadyHalf: number
     /** Per-run efficiency of the runs with and without a change declared in their steady half. */
     efficiencyChanged: Spread | null
@@ -96,14 +98,21 @@ function phaseChanges(rows: ProfileCoresResult[], steadyFromMs: number): PassVer
   const runs = rows.flatMap((r) =>
     (r.adaptive.find((a) => a.policy === 'gauge')?.runs ?? []).map((run) => {
       const changes = run.decisions.filter((d) => d.reason.startsWith(PHASE_CHANGE_REASON))
+      const drifts = run.decisions.filter((d) => d.reason.startsWith(DRIFT_REASON)).length
       const efficiency = r.best ? run.throughput / r.best.throughput : null
-      return { changes: changes.length, inSteadyHalf: changes.some((d) => d.tMs >= steadyFromMs), efficiency }
+      return {
+        changes: changes.length,
+        drifts,
+        inSteadyHalf: changes.some((d) => d.tMs >= steadyFromMs),
+        efficiency,
+      }
     }),
   )
   const changed = runs.filter((x) => x.inSteadyHalf)
   return {
     runs: runs.length,
     declared: runs.reduce((n, x) => n + x.changes, 0),
+    drifts: runs.reduce((n, x) => n + x.drifts, 0),
     runsChangedInSteadyHalf: changed.length,
     efficiencyChanged: spread(changed.map((x) => x.efficiency)),
     efficiencyUnchanged: spread(runs.filter((x) => !x.inSteadyHalf).map((x) => x.efficiency)),
@@ -134,6 +143,7 @@ export function verdictLines(v: PassVerdict): string[] {
       : []),
     `- gauge declared ${v.phases.declared} workload changes in ${v.phases.runs} runs; the workloads here never change. ` +
       `${v.phases.runsChangedInSteadyHalf} runs declared one in their steady half and ran at ${f(v.phases.efficiencyChanged)} of the ` +
-      `best static pool, the others at ${f(v.phases.efficiencyUnchanged)}.`,
+      `best static pool, the others at ${f(v.phases.efficiencyUnchanged)}. ` +
+      `It noted ${v.phases.drifts} smaller changes as drift, which keeps the phase.`,
   ]
 }

@@ -4,9 +4,13 @@
  * Each interval:
  *  1. An interval with fewer than `minCompletions` completions is not used (held, recorded as such).
  *  2. Phase check: per-task cpu or per-task genuine wait moving by more than `phaseChangeRatio`, or
- *     throughput at an unchanged size leaving its band, the same way in two intervals in a row, starts a
- *     new phase: everything learnt about sizes is forgotten and the steps start large again. Not while a
- *     probe, fill, shed or trim is being judged.
+ *     throughput at an unchanged size leaving its band, the same way in two intervals in a row, is a
+ *     change. When it moves the knee by `phaseKneeRatio` or more it starts a new phase: everything learnt
+ *     about sizes is forgotten and the steps start large again. A smaller move is drift (this host slows
+ *     and speeds up under its neighbours: per-task cpu ×0.65–1.6 on workloads that never change, knee
+ *     ×0.47–1.94): the throughputs measured before it are dropped, as they no longer compare, and the
+ *     rest (floor, ceiling, refused moves, the target's bias) is kept. Not while a probe, fill, shed or
+ *     trim is being judged.
  *  3. Feed-forward target (estimate.ts), smoothed (EWMA 0.5), times a feedback `bias` (1 at a phase start).
  *  3a. Warm-up: after a growth, intervals in which the new workers have not all finished a first task, or in
  *     which first tasks cost materially more CPU than the others (per-thread set-up such as an ONNX Runtime
@@ -75,8 +79,10 @@ export interface GaugeOptions {
   minGain: number
   /** Rise of the contention share (absolute) that counts as "contention grows". */
   contentionRise: number
-  /** Factor of change in per-task cpu or wait that signals a new workload phase. */
+  /** Factor of change in per-task cpu or wait that signals a change of the workload. */
   phaseChangeRatio: number
+  /** Factor by which such a change must move the knee to start a new phase; smaller moves are drift. */
+  phaseKneeRatio: number
   /** Probe past the target once settled. */
   probe: boolean
   /** Intervals spent at a probed size before judging it (their mean is compared). */
@@ -127,6 +133,7 @@ export const GAUGE_DEFAULTS: GaugeOptions = {
   minGain: 0.25,
   contentionRise: 0.05,
   phaseChangeRatio: 1.35,
+  phaseKneeRatio: 2,
   probe: true,
   probeWindows: 3,
   headroom: 1.5,
@@ -174,6 +181,8 @@ const JUDGED_MOVE_VERB: Partial<Record<Move['kind'], string>> = {
 
 /** How a decision that starts a new phase (step 2) begins its reason. */
 export const PHASE_CHANGE_REASON = 'workload changed'
+/** How a decision that notes drift (step 2: a change too small to start a phase) begins its reason. */
+export const DRIFT_REASON = 'workload drifted'
 
 const CAP_REVERSALS = 4
 /** Longest wait for new workers to warm up before a growth is judged anyway. */
@@ -592,9 +601,11 @@ export class GaugePolicy implements Policy {
 
   /**
    * A fill is judged on the mean of `probeWindows` intervals: kept when the bottleneck got busier by
-   * `fillMinRise` and throughput did not fall (a gain of a few per cent cannot be asked of the completions'
-   * noise, but a fall can be refused), or when throughput gained beyond the band for means whatever the
-   * busy share says; otherwise back, and no more fills this phase.
+   * `fillMinRise` and throughput did not fall by the noise floor or more (a gain of a few per cent cannot
+   * be asked of the completions' noise, but a real fall can be refused), or when throughput gained beyond
+   * the band for means whatever the busy share says; otherwise back, and no more fills this phase.
+   * Refused as falls in passes 11–12 were −1 % to −5 % on one core's plateau (vision 5 → 7 at −2 %,
+   * sensor fusion 12 → 18 at −3 %), where the static sweeps rose further.
    */
   private judgeFill(
     move: Move,
@@ -607,7 +618,7 @@ export class GaugePolicy implements Policy {
     const gain = meanWith(at.throughput, obs.throughput) / before.throughput.mean - 1
     const busyAfter = obs.utilisation === null ? null : meanWith(at.utilisation, obs.utilisation)
     const rise = busyAfter === null || before.utilisation.n === 0 ? null : busyAfter - before.utilisation.mean
-    const busier = rise !== null && rise >= this.options.fillMinRise && gain >= 0
+    const busier = rise !== null && rise >= this.options.fillMinRise && gain > -this.options.noiseFloor
     // The busy share reads only the GIL and the cores; a bottleneck it cannot see (measured: io-dominant on
     // two cores, 0.55 busy at every size, +12 % from 21 to 32 threads) shows in throughput alone.
     const faster = gain >= (this.meanBand(k, before.throughput.n) ?? Number.POSITIVE_INFINITY)
@@ -689,10 +700,8 @@ export class GaugePolicy implements Policy {
     const wait = obs.source === 'window' ? obs.waitNs : obs.apparentWaitNs
     // The wait matters through the target 1 + wait/cpu: compare that, so that noise in a wait that is
     // tiny next to the cpu (a CPU-bound phase) does not look like a new workload.
-    const waitShift =
-      obs.source === 'window' || sameSize
-        ? Math.log((1 + wait / obs.cpuNs) / (1 + ref.waitNs / ref.cpuNs))
-        : 0
+    const comparable = obs.source === 'window' || sameSize
+    const waitShift = comparable ? Math.log((1 + wait / obs.cpuNs) / (1 + ref.waitNs / ref.cpuNs)) : 0
     const record = this.sizes.get(size)
     const throughputShift =
       sameSize && record !== undefined && record.throughput.n >= 3
@@ -711,8 +720,18 @@ export class GaugePolicy implements Policy {
     ]
     const lastShift = this.suspicious
     if (lastShift && moved.some((m, i) => m !== 0 && m === lastShift[i])) {
+      const shift = `per-task cpu ×${round3(obs.cpuNs / ref.cpuNs)}, wait/cpu ${round3(ref.waitNs / ref.cpuNs)} → ${round3(wait / obs.cpuNs)}`
+      // Where the wait is not comparable (task times at a changed size), the knee is estimated with the
+      // reference's wait.
+      const kneeShift = comparable
+        ? Math.exp(waitShift)
+        : (1 + ref.waitNs / obs.cpuNs) / (1 + ref.waitNs / ref.cpuNs)
+      if (Math.max(kneeShift, 1 / kneeShift) < this.options.phaseKneeRatio) {
+        this.noteDrift(obs)
+        return `${DRIFT_REASON} (${shift}, knee ×${round3(kneeShift)}): throughputs measured before it dropped`
+      }
       this.startPhase(obs)
-      return `${PHASE_CHANGE_REASON} (per-task cpu ×${round3(obs.cpuNs / ref.cpuNs)}, wait/cpu ${round3(ref.waitNs / ref.cpuNs)} → ${round3(wait / obs.cpuNs)}): phase ${this.phase}`
+      return `${PHASE_CHANGE_REASON} (${shift}): phase ${this.phase}`
     }
     if (moved.some((m) => m !== 0)) {
       this.suspicious = moved
@@ -720,7 +739,7 @@ export class GaugePolicy implements Policy {
     }
     this.suspicious = null
     ref.cpuNs = 0.7 * ref.cpuNs + 0.3 * obs.cpuNs
-    if (obs.source === 'window' || sameSize) ref.waitNs = 0.7 * ref.waitNs + 0.3 * wait
+    if (comparable) ref.waitNs = 0.7 * ref.waitNs + 0.3 * wait
     return null
   }
 
@@ -728,6 +747,17 @@ export class GaugePolicy implements Policy {
   private rebasePhase(obs: Observation): void {
     this.ref = { cpuNs: obs.cpuNs, waitNs: obs.source === 'window' ? obs.waitNs : obs.apparentWaitNs }
     this.suspicious = null
+  }
+
+  /**
+   * Step 2's drift: the throughputs measured so far were measured on a faster or slower host, so they no
+   * longer compare with what comes; what was learnt about sizes from them stands.
+   */
+  private noteDrift(obs: Observation): void {
+    this.rebasePhase(obs)
+    this.sizes.clear()
+    this.coldStart = null
+    this.quietIntervals = 0
   }
 
   private startPhase(obs: Observation): void {
