@@ -184,6 +184,9 @@ export const PHASE_CHANGE_REASON = 'workload changed'
 /** How a decision that notes drift (step 2: a change too small to start a phase) begins its reason. */
 export const DRIFT_REASON = 'workload drifted'
 
+/** The wait step 2 follows: the window's genuine wait, or from task times alone wall − cpu. */
+const phaseWait = (obs: Observation): number => (obs.source === 'window' ? obs.waitNs : obs.apparentWaitNs)
+
 const CAP_REVERSALS = 4
 /** Longest wait for new workers to warm up before a growth is judged anyway. */
 const MAX_WARMUP_INTERVALS = 6
@@ -691,13 +694,13 @@ export class GaugePolicy implements Policy {
   private checkPhase(obs: Observation, size: number): string | null {
     const ref = this.ref
     if (!ref) {
-      this.ref = { cpuNs: obs.cpuNs, waitNs: obs.source === 'window' ? obs.waitNs : obs.apparentWaitNs }
+      this.rebasePhase(obs)
       return null
     }
     const cpuShift = Math.log(obs.cpuNs / ref.cpuNs)
     // From task times alone, wall − cpu also moves with the size; compare it only at an unchanged size.
     const sameSize = this.previous?.size === size
-    const wait = obs.source === 'window' ? obs.waitNs : obs.apparentWaitNs
+    const wait = phaseWait(obs)
     // The wait matters through the target 1 + wait/cpu: compare that, so that noise in a wait that is
     // tiny next to the cpu (a CPU-bound phase) does not look like a new workload.
     const comparable = obs.source === 'window' || sameSize
@@ -745,7 +748,7 @@ export class GaugePolicy implements Policy {
 
   /** A kept probe or fill: its size's readings are the phase's reference from now on. */
   private rebasePhase(obs: Observation): void {
-    this.ref = { cpuNs: obs.cpuNs, waitNs: obs.source === 'window' ? obs.waitNs : obs.apparentWaitNs }
+    this.ref = { cpuNs: obs.cpuNs, waitNs: phaseWait(obs) }
     this.suspicious = null
   }
 
@@ -762,8 +765,7 @@ export class GaugePolicy implements Policy {
 
   private startPhase(obs: Observation): void {
     this.phase += 1
-    this.ref = { cpuNs: obs.cpuNs, waitNs: obs.source === 'window' ? obs.waitNs : obs.apparentWaitNs }
-    this.suspicious = null
+    this.rebasePhase(obs)
     this.sizes.clear()
     this.coldStart = null
     this.targetEstimate = null
