@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import test from 'ava'
 import {
@@ -9,6 +11,7 @@ import {
   passDisagreement,
 } from '../src/bench/combine.js'
 import { fullConfig } from '../src/bench/config.js'
+import { merge } from '../src/bench/index.js'
 import { describeError } from '../src/bench/load.js'
 import { markdownReport } from '../src/bench/markdown.js'
 import { findShortfalls, reasonKind } from '../src/bench/shortfalls.js'
@@ -427,4 +430,39 @@ test("a pass's verdict over pairs: the goal against both yardsticks, and gauge a
   const lines = verdictLines(v).join('\n')
   t.regex(lines, /gauge ≥ 0\.95 of the best static pool on 1 \(against the held-out static run: 2 of 2\)/)
   t.regex(lines, /gauge \/ paper, pair by pair: median 1\.11 \(0\.98–1\.25\); gauge higher on 1 of 2/)
+})
+
+test('--merge: one result of two runs that measured different pairs, each pair from the first run that has it', (t) => {
+  // Two committed runs: five one-core pairs, and a full pass that measured them too.
+  const part = 'benches/results/bench-one-core-misses-drift-repeats2'
+  const full = 'benches/results/bench-pass13'
+  const out = mkdtempSync(path.join(os.tmpdir(), 'gilgauge-merge-'))
+  try {
+    t.is(merge([part, full], out, 'npx gilgauge bench --merge a,b --out c'), 0)
+    const merged = JSON.parse(readFileSync(path.join(out, 'bench.json'), 'utf8')) as BenchResult
+    const read = (dir: string) =>
+      JSON.parse(readFileSync(path.join(dir, 'bench.json'), 'utf8')) as BenchResult
+    const pair = (r: BenchResult, profile: string, cores: number) =>
+      r.results.find((x) => x.profile === profile && x.cores === cores)
+    t.is(merged.results.length, 26)
+    // Taken from the first run where it measured the pair, from the second elsewhere.
+    t.deepEqual(pair(merged, 'rag', 1)?.best, pair(read(part), 'rag', 1)?.best)
+    t.notDeepEqual(pair(merged, 'rag', 1)?.best, pair(read(full), 'rag', 1)?.best)
+    t.deepEqual(pair(merged, 'rag', 2)?.best, pair(read(full), 'rag', 2)?.best)
+    t.is(merged.config.repeats, 2)
+    t.true(merged.notes?.some((n) => n.includes(part) && n.includes('rag-1') && !n.includes('rag-2')))
+    // Each run's decisions follow its pair.
+    const decisions = JSON.parse(readFileSync(path.join(out, 'decisions.json'), 'utf8')) as Array<{
+      profile: string
+      cores: number
+      policies: Array<{ policy: string; runs: unknown[] }>
+    }>
+    const ragOne = decisions.find((d) => d.profile === 'rag' && d.cores === 1)
+    t.is(ragOne?.policies.find((p) => p.policy === 'gauge')?.runs.length, 2)
+    t.true(readFileSync(path.join(out, 'bench.md'), 'utf8').includes('Merged by'))
+    t.throws(() => merge([part], out, 'x'), { message: /at least two result directories/ })
+    t.throws(() => merge([part, os.tmpdir()], out, 'x'), { message: /no bench.json in/ })
+  } finally {
+    rmSync(out, { recursive: true, force: true })
+  }
 })

@@ -36,6 +36,8 @@ export interface BenchOptions {
   render?: string
   /** Combine the results of these directories (passes) into `out` (see combine). */
   combine?: string[]
+  /** Merge the pairs these directories measured into one result in `out` (see merge). */
+  merge?: string[]
 }
 
 export function benchConfig(options: BenchOptions): BenchConfig {
@@ -143,18 +145,20 @@ function write(out: string, result: BenchResult): void {
   }
 }
 
-/**
- * Re-write bench.md and the charts of a finished (or partial) run from its bench.json and decisions.json,
- * recomputing shortfalls and missing numbers (for report fixes without re-measuring).
- */
-export function rerender(dir: string): number {
-  const out = path.resolve(dir)
-  const lean = JSON.parse(readFileSync(path.join(out, 'bench.json'), 'utf8')) as BenchResult
-  const decisions = JSON.parse(readFileSync(path.join(out, 'decisions.json'), 'utf8')) as Array<{
-    profile: string
-    cores: number
-    policies: Array<{ policy: string; runs: Array<{ decisions: AdaptiveRun['decisions'] }> }>
-  }>
+/** A result directory's bench.json with each run's decisions (kept apart in decisions.json) put back. */
+function readRun(dir: string): BenchResult {
+  const file = path.join(dir, 'bench.json')
+  if (!existsSync(file))
+    throw new InvalidArgumentError(`no bench.json in ${dir}: pass directories written by gilgauge bench`)
+  const lean = JSON.parse(readFileSync(file, 'utf8')) as BenchResult
+  const decisionsFile = path.join(dir, 'decisions.json')
+  const decisions = existsSync(decisionsFile)
+    ? (JSON.parse(readFileSync(decisionsFile, 'utf8')) as Array<{
+        profile: string
+        cores: number
+        policies: Array<{ policy: string; runs: Array<{ decisions: AdaptiveRun['decisions'] }> }>
+      }>)
+    : []
   for (const r of lean.results) {
     const d = decisions.find((x) => x.profile === r.profile && x.cores === r.cores)
     for (const a of r.adaptive) {
@@ -164,9 +168,79 @@ export function rerender(dir: string): number {
       })
     }
   }
+  return lean
+}
+
+/**
+ * Re-write bench.md and the charts of a finished (or partial) run from its bench.json and decisions.json,
+ * recomputing shortfalls and missing numbers (for report fixes without re-measuring).
+ */
+export function rerender(dir: string): number {
+  const out = path.resolve(dir)
+  const lean = readRun(out)
   const result = { ...lean, shortfalls: findShortfalls(lean.results), missing: missingNumbers(lean.results) }
   write(out, result)
   process.stderr.write(`re-rendered ${path.join(out, 'bench.md')}\n`)
+  return 0
+}
+
+/**
+ * One result from runs that measured different pairs (`gilgauge bench --merge A,B --out C`): each profile
+ * and core count from the first directory that measured it, with its decisions, so that a full run can be
+ * assembled from parts measured apart (one core in one session, two cores in another). The notes say which
+ * pair came from which run and commit, and whether src/control and python/ differ between them.
+ */
+export function merge(dirs: string[], out: string | undefined, command: string): number {
+  if (dirs.length < 2)
+    throw new InvalidArgumentError('--merge needs at least two result directories, comma-separated')
+  if (!out) throw new InvalidArgumentError('--merge needs --out DIR for the merged result')
+  const sources = dirs.map((dir) => ({ dir, result: readRun(path.resolve(dir)) }))
+  const order = fullConfig().profiles
+  const taken: Array<{ dir: string; result: ProfileCoresResult }> = []
+  for (const { dir, result } of sources) {
+    for (const r of result.results) {
+      if (r.unavailable || taken.some((t) => t.result.profile === r.profile && t.result.cores === r.cores))
+        continue
+      taken.push({ dir, result: r })
+    }
+  }
+  taken.sort(
+    (a, b) =>
+      order.indexOf(a.result.profile) - order.indexOf(b.result.profile) || a.result.cores - b.result.cores,
+  )
+  const results = taken.map((t) => t.result)
+  const first = sources[0]?.result as BenchResult
+  const notes = [
+    `Merged by \`${command}\` from ${sources.length} runs; the code that decides (src/control) and the workloads (python/) are ${sameCodeAcross(sources.map((s) => s.result))}`,
+    ...sources.map(({ dir, result }) => {
+      const pairs = taken.filter((t) => t.dir === dir).map((t) => `${t.result.profile}-${t.result.cores}`)
+      return `- ${dir} (commit ${result.environment.commit ?? '?'}, started ${result.startedAt}, ${result.config.repeats} repeat(s)): ${pairs.length > 0 ? pairs.join(', ') : 'no pair taken'}.`
+    }),
+  ]
+  const merged: BenchResult = {
+    ...first,
+    command,
+    config: {
+      ...first.config,
+      profiles: [...new Set(results.map((r) => r.profile))],
+      cores: [...new Set(results.map((r) => r.cores))].sort((a, b) => a - b),
+      repeats: Math.max(...sources.map((s) => s.result.config.repeats)),
+    },
+    startedAt: sources.map((s) => s.result.startedAt).sort()[0] ?? first.startedAt,
+    finishedAt:
+      sources
+        .map((s) => s.result.finishedAt)
+        .sort()
+        .at(-1) ?? first.finishedAt,
+    elapsedMs: sources.reduce((sum, s) => sum + s.result.elapsedMs, 0),
+    results,
+    shortfalls: findShortfalls(results),
+    missing: missingNumbers(results),
+    notes,
+  }
+  const target = path.resolve(out)
+  write(target, merged)
+  process.stderr.write(`merged ${results.length} pairs into ${path.join(target, 'bench.md')}\n`)
   return 0
 }
 
@@ -205,12 +279,7 @@ export function combine(dirs: string[], out: string | undefined, command: string
   if (dirs.length < 2)
     throw new InvalidArgumentError('--combine needs at least two result directories, comma-separated')
   if (!out) throw new InvalidArgumentError('--combine needs --out DIR for the combined report')
-  const sources = dirs.map((dir) => {
-    const file = path.join(path.resolve(dir), 'bench.json')
-    if (!existsSync(file))
-      throw new InvalidArgumentError(`no bench.json in ${dir}: pass directories written by gilgauge bench`)
-    return { dir, result: JSON.parse(readFileSync(file, 'utf8')) as BenchResult }
-  })
+  const sources = dirs.map((dir) => ({ dir, result: readRun(path.resolve(dir)) }))
   const pairs = combinePasses(sources)
   const target = path.resolve(out)
   mkdirSync(target, { recursive: true })
@@ -229,6 +298,7 @@ export async function bench(options: BenchOptions): Promise<number> {
   if (options.render) return rerender(options.render)
   if (options.combine)
     return combine(options.combine, options.out, options.command ?? 'gilgauge bench --combine')
+  if (options.merge) return merge(options.merge, options.out, options.command ?? 'gilgauge bench --merge')
   const cfg = benchConfig(options)
   const python = options.python ?? path.join(REPO, '.venv', 'bin', 'python')
   if (!existsSync(python)) {

@@ -29,6 +29,7 @@ bench options:
   --out DIR             result directory                --python PATH   (default <package>/.venv/bin/python)
   --render DIR          only re-write DIR's bench.md and charts from its bench.json and decisions.json
   --combine A,B --out C  passes A and B side by side: per pair each pass's efficiencies and their medians
+  --merge A,B --out C    one result of the pairs A and B measured apart (a pair A measured is taken from A)
 
   --version             print the version
   --help                this text
@@ -68,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
       out: { type: 'string' },
       render: { type: 'string' },
       combine: { type: 'string' },
+      merge: { type: 'string' },
     },
   })
   if (values.version) {
@@ -112,6 +114,7 @@ async function main(argv: string[]): Promise<number> {
         out: values.out,
         render: values.render,
         combine: values.combine?.split(','),
+        merge: values.merge?.split(','),
         // --python defaults to python3 for demo; bench defaults to the package's .venv.
         python: own.some((a) => a === '--python' || a.startsWith('--python=')) ? values.python : undefined,
         command: `npx gilgauge ${own.join(' ')}`,
