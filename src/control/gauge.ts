@@ -689,7 +689,7 @@ export class GaugePolicy implements Policy {
    * GIL-bound, peak at 2–4 threads; vision, bound by its cores, at 4; each falls 20–35 % by 16). On one
    * core a thread more can only queue for the core, and for the GIL the running thread holds: that is the
    * pool keeping the core full, and at one size it moves with the host's per-task CPU (rag: 12 and 20 ms in
-   * turn). There the paper's controller, which settles at 13 threads, ran at or above gauge at 2–9 threads
+   * turn). There the paper's controller, which runs at 13 threads on average, ran at or above gauge at 2–9 threads
    * on 7–8 of 13 profiles in each of passes 10–13; on two cores gauge ran above it on 9–11 of 13.
    */
   private contentionIsCost(obs: Observation): boolean {
