@@ -145,12 +145,17 @@ function write(out: string, result: BenchResult): void {
   }
 }
 
-/** A result directory's bench.json with each run's decisions (kept apart in decisions.json) put back. */
-function readRun(dir: string): BenchResult {
+/** A result directory's bench.json (without the decisions, which it keeps apart). */
+function readResult(dir: string): BenchResult {
   const file = path.join(dir, 'bench.json')
   if (!existsSync(file))
     throw new InvalidArgumentError(`no bench.json in ${dir}: pass directories written by gilgauge bench`)
-  const lean = JSON.parse(readFileSync(file, 'utf8')) as BenchResult
+  return JSON.parse(readFileSync(file, 'utf8')) as BenchResult
+}
+
+/** A result directory's bench.json with each run's decisions (kept apart in decisions.json) put back. */
+function readRun(dir: string): BenchResult {
+  const lean = readResult(dir)
   const decisionsFile = path.join(dir, 'decisions.json')
   const decisions = existsSync(decisionsFile)
     ? (JSON.parse(readFileSync(decisionsFile, 'utf8')) as Array<{
@@ -279,7 +284,7 @@ export function combine(dirs: string[], out: string | undefined, command: string
   if (dirs.length < 2)
     throw new InvalidArgumentError('--combine needs at least two result directories, comma-separated')
   if (!out) throw new InvalidArgumentError('--combine needs --out DIR for the combined report')
-  const sources = dirs.map((dir) => ({ dir, result: readRun(path.resolve(dir)) }))
+  const sources = dirs.map((dir) => ({ dir, result: readResult(path.resolve(dir)) }))
   const pairs = combinePasses(sources)
   const target = path.resolve(out)
   mkdirSync(target, { recursive: true })

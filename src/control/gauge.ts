@@ -620,9 +620,9 @@ export class GaugePolicy implements Policy {
    * `fillMinRise` and throughput did not fall beyond what the noise explains (a gain of a few per cent cannot
    * be asked of the completions' noise, but a real fall can be refused), or when throughput gained beyond
    * the band for means whatever the busy share says; otherwise back, and no more fills this phase.
-   * What the noise explains: the band for means on one core, the noise floor where threads run at once. Refused as falls in pass 13 were −2 % to −19 % with the core busier, on one core's
-   * plateau (rag 6 → 7 at −18 % in a band for single intervals of 50 %), where the static sweeps rose
-   * further.
+   * What the noise explains: the band for means on one core, the noise floor where threads run at once.
+   * Refused as falls in pass 13 were −2 % to −19 % with the core busier, on one core's plateau (rag 6 → 7
+   * at −18 % in a band for single intervals of 50 %), where the static sweeps rose further.
    */
   private judgeFill(
     move: Move,
@@ -689,8 +689,8 @@ export class GaugePolicy implements Policy {
    * GIL-bound, peak at 2–4 threads; vision, bound by its cores, at 4; each falls 20–35 % by 16). On one
    * core a thread more can only queue for the core, and for the GIL the running thread holds: that is the
    * pool keeping the core full, and at one size it moves with the host's per-task CPU (rag: 12 and 20 ms in
-   * turn). There the paper's controller, which runs at 13 threads on average, ran at or above gauge at 2–9 threads
-   * on 7–8 of 13 profiles in each of passes 10–13; on two cores gauge ran above it on 9–11 of 13.
+   * turn). There the paper's controller, which runs at 13 threads on average, ran at or above gauge at
+   * 2–9 threads on 7–8 of 13 profiles in each of passes 10–13; on two cores gauge ran above it on 9–11.
    */
   private contentionIsCost(obs: Observation): boolean {
     return obs.source !== 'window' || !this.oneCore
