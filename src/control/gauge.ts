@@ -19,13 +19,14 @@
  *     measured at the old size: a drop beyond the noise band goes back; a growth that gained less than half
  *     the band while contention (gil + lock + runq share) rose by `contentionRise` goes back (on one core,
  *     where a thread more can only queue for the core, one that gained nothing); a probe that did not gain a
- *     full band goes back. Going back sets the bias so the target is the old size.
+ *     full band (on one core, that lost throughput) goes back. Going back sets the bias so the target is the
+ *     old size.
  *  5. At target (within a deadband): after two quiet intervals, move to the best-known size if it is better
  *     beyond noise; else, while the bottleneck (the GIL or the cores) is measurably short of busy and
  *     threads genuinely wait, fill: grow in proportion to the shortfall (up to `fillCapKnees` × the knee)
  *     and keep the growth only if the bottleneck got busier and throughput did not fall beyond noise (the
  *     band for means on one core, the noise floor where threads run at once), or
- *     throughput rose beyond noise; else probe one step up (once per phase unless probes keep paying) to
+ *     throughput rose beyond noise (on one core, did not fall); else probe one step up (once per phase unless probes keep paying) to
  *     look past the knee.
  *  5a. Idle workers while calls wait: when fewer than size / `headroom` workers are busy (Little's law:
  *     completions/s × a task's wall time in its worker) while the caller has calls outstanding beyond the
@@ -619,7 +620,8 @@ export class GaugePolicy implements Policy {
    * A fill is judged on the mean of `probeWindows` intervals: kept when the bottleneck got busier by
    * `fillMinRise` and throughput did not fall beyond what the noise explains (a gain of a few per cent cannot
    * be asked of the completions' noise, but a real fall can be refused), or when throughput gained beyond
-   * the band for means whatever the busy share says; otherwise back, and no more fills this phase.
+   * the band for means (on one core, did not fall) whatever the busy share says; otherwise back, and no
+   * more fills this phase.
    * What the noise explains: the band for means on one core, the noise floor where threads run at once.
    * Refused as falls in pass 13 were −2 % to −19 % with the core busier, on one core's plateau (rag 6 → 7
    * at −18 % in a band for single intervals of 50 %), where the static sweeps rose further.
@@ -645,7 +647,8 @@ export class GaugePolicy implements Policy {
     const busier = rise !== null && rise >= this.options.fillMinRise && gain > -tolerance
     // The busy share reads only the GIL and the cores; a bottleneck it cannot see (measured: io-dominant on
     // two cores, 0.55 busy at every size, +12 % from 21 to 32 threads) shows in throughput alone.
-    const faster = gain >= (this.meanBand(k, before.throughput.n) ?? Number.POSITIVE_INFINITY)
+    const faster =
+      gain >= this.growthMustGain(obs, this.meanBand(k, before.throughput.n) ?? Number.POSITIVE_INFINITY)
     if (busier || faster) {
       this.bias = move.to / (this.targetEstimate ?? move.to)
       this.fillFloor = move.to
@@ -702,6 +705,18 @@ export class GaugePolicy implements Policy {
    */
   private contentionPrice(obs: Observation, band: number): number {
     return this.contentionIsCost(obs) ? band / 2 : 0
+  }
+
+  /**
+   * The gain a probe or a fill must show in throughput alone to be kept: the band where contention is a
+   * cost; on one core, none, as for any growth there: a thread more can only queue for the core, and a
+   * growth that lost nothing is kept. Pass 14 on one core undid fills that gained 3–9 % because the busy
+   * share, as noisy as throughput, rose less than 1 % (sensor fusion 10 → 15 at +4 %, 14 → 21 at +3 %;
+   * io-heavy 16 → 24 at +9 %), and a probe at +13 % (cpu-heavy 2 → 3), where the static sweeps ran
+   * 10–40 % higher at the larger sizes.
+   */
+  private growthMustGain(obs: Observation, band: number): number {
+    return this.contentionIsCost(obs) ? band : 0
   }
 
   /** "gil/runq rising and throughput not", compared with the previous interval. */
