@@ -459,7 +459,21 @@ test('--merge: one result of two runs that measured different pairs, each pair f
     }>
     const ragOne = decisions.find((d) => d.profile === 'rag' && d.cores === 1)
     t.is(ragOne?.policies.find((p) => p.policy === 'gauge')?.runs.length, 2)
-    t.true(readFileSync(path.join(out, 'bench.md'), 'utf8').includes('Merged by'))
+    const report = readFileSync(path.join(out, 'bench.md'), 'utf8')
+    t.true(report.includes('Merged by'))
+    // The method notes say how often each pair ran, not the larger count of the two runs.
+    const repeats =
+      /- Repeats per policy and peer: on 1 core\(s\) 2 for ([^;]+), 1 for ([^;]+); 1 on 2 core\(s\);/.exec(
+        report,
+      )
+    t.deepEqual(
+      repeats?.[1]?.split(', ').sort(),
+      read(part)
+        .results.map((r) => r.profile)
+        .sort(),
+      report,
+    )
+    t.is(repeats?.[2]?.split(', ').length, 8)
     t.throws(() => merge([part], out, 'x'), { message: /at least two result directories/ })
     t.throws(() => merge([part, os.tmpdir()], out, 'x'), { message: /no bench.json in/ })
   } finally {

@@ -44,6 +44,35 @@ function heldOutText(r: ProfileCoresResult): string {
   return `${sizes}, ${thr(h.throughput)}`
 }
 
+/**
+ * How many times each policy ran, from the pairs themselves: a merged result holds pairs measured with
+ * different repeat counts (its config says only the largest). Said per core count, and per profile where a
+ * core count mixes them.
+ */
+function repeatsText(result: BenchResult): string {
+  const pairs = result.results
+    .filter((r) => !r.unavailable)
+    .map((r) => ({ r, n: Math.max(0, ...r.adaptive.map((a) => a.runs.length)) }))
+  const counts = [...new Set(pairs.map((p) => p.n))]
+  if (counts.length <= 1) return `${counts[0] ?? result.config.repeats}`
+  const byCores = [...new Set(pairs.map((p) => p.r.cores))].sort((a, b) => a - b)
+  return byCores
+    .map((cores) => {
+      const here = pairs.filter((p) => p.r.cores === cores)
+      const ns = [...new Set(here.map((p) => p.n))].sort((a, b) => b - a)
+      if (ns.length === 1) return `${ns[0]} on ${cores} core(s)`
+      const groups = ns.map(
+        (n) =>
+          `${n} for ${here
+            .filter((p) => p.n === n)
+            .map((p) => p.r.profile)
+            .join(', ')}`,
+      )
+      return `on ${cores} core(s) ${groups.join(', ')}`
+    })
+    .join('; ')
+}
+
 export function markdownReport(result: BenchResult, chartDir: string): string {
   const { config: cfg, environment: env } = result
   const lines: string[] = []
@@ -298,7 +327,7 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
       : []),
     '- Static sweep, policies and the native static reference use the same closed loop (max(2N, 32) outstanding); ' +
       'for the adaptive policies N is the current size, so the pool always has a backlog.',
-    `- Repeats: ${cfg.repeats} per policy and peer, ${cfg.sweepRepeats} pass(es) of the sweep; medians with (min–max) where more than one.`,
+    `- Repeats per policy and peer: ${repeatsText(result)}; ${cfg.sweepRepeats} pass(es) of the sweep; medians with (min–max) where more than one.`,
     "- Efficiency compares a policy's steady half with the best static pool of the same run, both measured for " +
       `${cfg.policyMs / 2000} s; the sweep's points (${cfg.measureMs / 1000} s) only choose which sizes are measured so.`,
   )
