@@ -19,15 +19,14 @@
  *     measured at the old size: a drop beyond the noise band goes back; a growth that gained less than half
  *     the band while contention (gil + lock + runq share) rose by `contentionRise` goes back (on one core,
  *     where a thread more can only queue for the core, one that gained nothing); a probe that did not gain a
- *     full band (on one core, that lost throughput) goes back. Going back sets the bias so the target is the
- *     old size.
+ *     full band goes back. Going back sets the bias so the target is the old size.
  *  5. At target (within a deadband): after two quiet intervals, move to the best-known size if it is better
  *     beyond noise; else, while the bottleneck (the GIL or the cores) is measurably short of busy and
  *     threads genuinely wait, fill: grow in proportion to the shortfall (up to `fillCapKnees` × the knee)
  *     and keep the growth only if the bottleneck got busier and throughput did not fall beyond noise (the
- *     band for means on one core, the noise floor where threads run at once), or
- *     throughput rose beyond noise (on one core, did not fall); else probe one step up (once per phase unless probes keep paying) to
- *     look past the knee.
+ *     band for means on one core, the noise floor where threads run at once), or throughput rose beyond
+ *     noise (on one core, did not fall); else probe one step up (once per phase unless probes keep paying)
+ *     to look past the knee.
  *  5a. Idle workers while calls wait: when fewer than size / `headroom` workers are busy (Little's law:
  *     completions/s × a task's wall time in its worker) while the caller has calls outstanding beyond the
  *     pool, the pool is not what limits throughput — handing calls to it is (the caller's event loop, the
@@ -648,7 +647,7 @@ export class GaugePolicy implements Policy {
     // The busy share reads only the GIL and the cores; a bottleneck it cannot see (measured: io-dominant on
     // two cores, 0.55 busy at every size, +12 % from 21 to 32 threads) shows in throughput alone.
     const faster =
-      gain >= this.growthMustGain(obs, this.meanBand(k, before.throughput.n) ?? Number.POSITIVE_INFINITY)
+      gain >= this.fillMustGain(obs, this.meanBand(k, before.throughput.n) ?? Number.POSITIVE_INFINITY)
     if (busier || faster) {
       this.bias = move.to / (this.targetEstimate ?? move.to)
       this.fillFloor = move.to
@@ -708,14 +707,14 @@ export class GaugePolicy implements Policy {
   }
 
   /**
-   * The gain a probe or a fill must show in throughput alone to be kept: the band where contention is a
-   * cost; on one core, none, as for any growth there: a thread more can only queue for the core, and a
-   * growth that lost nothing is kept. Pass 14 on one core undid fills that gained 3–9 % because the busy
-   * share, as noisy as throughput, rose less than 1 % (sensor fusion 10 → 15 at +4 %, 14 → 21 at +3 %;
-   * io-heavy 16 → 24 at +9 %), and a probe at +13 % (cpu-heavy 2 → 3), where the static sweeps ran
-   * 10–40 % higher at the larger sizes.
+   * The gain a fill must show in throughput alone to be kept: the band where contention is a cost; on one
+   * core, none, as for any growth there: a thread more can only queue for the core, and a growth that lost
+   * nothing is kept. Pass 14 on one core undid fills that gained 3–9 % because the busy share, as noisy as
+   * throughput, rose less than 1 % (sensor fusion 10 → 15 at +4 %, 14 → 21 at +3 %; io-heavy 16 → 24 at
+   * +9 %), where the static sweeps ran 10–40 % higher at the larger sizes. Probes keep the full band: a
+   * probe is blind, and kept at no gain it walks the pool up 10 % at a time past the knee.
    */
-  private growthMustGain(obs: Observation, band: number): number {
+  private fillMustGain(obs: Observation, band: number): number {
     return this.contentionIsCost(obs) ? band : 0
   }
 
