@@ -14,6 +14,7 @@ import { fullConfig } from '../src/bench/config.js'
 import { merge } from '../src/bench/index.js'
 import { describeError } from '../src/bench/load.js'
 import { markdownReport } from '../src/bench/markdown.js'
+import { adaptiveRun, staticSweep, type Target } from '../src/bench/runners.js'
 import { findShortfalls, reasonKind } from '../src/bench/shortfalls.js'
 import {
   confirmedBest,
@@ -479,4 +480,41 @@ test('--merge: one result of two runs that measured different pairs, each pair f
   } finally {
     rmSync(out, { recursive: true, force: true })
   }
+})
+
+/** A bench target on the tasks of `fixtures/bench/breaking.py`, pinned to the first CPU. */
+function breakingTarget(task: string): Target {
+  return {
+    python: PYTHON,
+    pythonPath: [path.join(__dirname, '..', 'python'), path.join(__dirname, 'fixtures', 'bench')].join(':'),
+    profile: task,
+    module: 'breaking',
+    cpus: [0],
+  }
+}
+
+const shortRuns = { ...fullConfig(), policyMs: 4000, warmupMs: 300, warmupCapMs: 1500, measureMs: 500 }
+
+test('a run whose calls start failing is an error naming the failure, not a low throughput', async (t) => {
+  const error = await t.throwsAsync(adaptiveRun(breakingTarget('works_then_fails'), { static: 2 }, shortRuns))
+  t.regex(
+    error?.message ?? '',
+    /^20 calls failed and the load stopped after \d+ completed: .*the device went away/,
+  )
+})
+
+test('a run that stops completing before its steady half is an error, not a throughput of 0', async (t) => {
+  const error = await t.throwsAsync(adaptiveRun(breakingTarget('works_then_hangs'), { static: 2 }, shortRuns))
+  t.regex(error?.message ?? '', /^no task completed in the steady half \(\d+ before it, 0 calls failed\)/)
+})
+
+test('a sweep whose calls start failing marks the point and the rest not run, with the failure', async (t) => {
+  const points = await staticSweep(breakingTarget('works_then_fails'), [1, 2, 4], shortRuns, () => {})
+  const failed = points.filter((p) => p.skipped?.includes('the device went away'))
+  t.true(failed.length >= 2, JSON.stringify(points))
+  t.true(
+    failed.every((p) => p.throughput === null),
+    JSON.stringify(points),
+  )
+  t.is(points.at(-1)?.skipped, failed[0]?.skipped)
 })

@@ -4,6 +4,9 @@
  */
 import { type PythonBridge, PythonError } from '../bridge/index.js'
 
+/** Failed calls after which a loop stops issuing more. */
+const MAX_ERRORS = 20
+
 export class ClosedLoop {
   /** Completion times (ms, performance.now()) and latencies (ms), in completion order. */
   private times = new Float64Array(1 << 16)
@@ -11,6 +14,8 @@ export class ClosedLoop {
   count = 0
   errors = 0
   firstError: string | null = null
+  /** Set when the loop stopped itself because calls kept failing (its counts then end early). */
+  gaveUp = false
   private outstanding = 0
   private stopped = false
   private timer: NodeJS.Timeout | null = null
@@ -55,8 +60,10 @@ export class ClosedLoop {
         this.errors++
         this.firstError ??= describeError(error)
         // A task that fails every time would spin; stop after a few.
-        if (this.errors >= 20) this.stop()
-        else this.pump()
+        if (this.errors >= MAX_ERRORS) {
+          this.gaveUp = true
+          this.stop()
+        } else this.pump()
       },
     )
   }
@@ -87,6 +94,12 @@ export class ClosedLoop {
     let end = lo
     while (end < this.count && (this.times[end] as number) < t1) end++
     return { completions: end - lo, latencies: this.latencies.subarray(lo, end) }
+  }
+
+  /** Why counts taken from this loop cannot be trusted as throughput, or null when they can. */
+  failure(): string | null {
+    if (!this.gaveUp) return null
+    return `${this.errors} calls failed and the load stopped after ${this.count} completed: ${this.firstError ?? 'no message'}`
   }
 
   /** Resolves once `count` reached `n` or `deadline` (performance.now() ms) passed; true if reached. */

@@ -12,8 +12,11 @@ import type { AdaptivePolicyName, AdaptiveRun, BenchConfig, PeerMode, PeerRun } 
 export interface Target {
   python: string
   pythonPath: string
+  /** The task the load calls. */
   profile: string
   cpus: number[]
+  /** The module the companion imports for it (default: the shipped workloads). */
+  module?: string
 }
 
 /** Outstanding calls for a pool of `size`: enough that it never runs dry. */
@@ -22,7 +25,7 @@ export const concurrencyFor = (size: number): number => Math.max(2 * size, 32)
 /** A companion running the workloads for `target`, as every bench run starts one. */
 export async function spawnBridge(target: Target, pool: PoolOption, extra: Partial<SpawnOptions> = {}) {
   return PythonBridge.spawn({
-    module: 'gilgauge_workloads.tasks',
+    module: target.module ?? 'gilgauge_workloads.tasks',
     python: target.python,
     pool,
     cpus: target.cpus,
@@ -81,11 +84,15 @@ export async function staticSweep(
   let size = first
   const loop = new ClosedLoop(bridge, target.profile, () => concurrencyFor(size))
   let stopReason: string | null = null
+  const skip = (n: number, reason: string) => {
+    stopReason = reason
+    out.push({ n, throughput: null, p99Ms: null, pssMiB: null, warmupMs: null, skipped: reason })
+  }
   try {
     loop.start()
     for (const n of sizes) {
       if (stopReason) {
-        out.push({ n, throughput: null, p99Ms: null, pssMiB: null, warmupMs: null, skipped: stopReason })
+        skip(n, stopReason)
         continue
       }
       onPoint(n)
@@ -98,15 +105,28 @@ export async function staticSweep(
       await sleep(cfg.warmupMs)
       const warmed = await loop.waitForCount(c0 + n, t0 + cfg.warmupCapMs)
       if (loop.errors > 0 && loop.count === 0) throw new Error(loop.firstError ?? 'calls fail')
+      // A load that stopped on failing calls would read as a stall: this point and the rest are not run.
+      const failure = loop.failure()
+      if (failure) {
+        skip(n, `not run: ${failure} (N = ${n})`)
+        continue
+      }
       if (!warmed) {
-        stopReason = `not started: fewer than N tasks completed within the ${cfg.warmupCapMs / 1000} s warm-up cap at N = ${n}`
-        out.push({ n, throughput: null, p99Ms: null, pssMiB: null, warmupMs: null, skipped: stopReason })
+        skip(
+          n,
+          `not started: fewer than N tasks completed within the ${cfg.warmupCapMs / 1000} s warm-up cap at N = ${n}`,
+        )
         continue
       }
       const warmupMs = performance.now() - t0
       const m0 = performance.now()
       await sleep(measureMs)
       const m1 = performance.now()
+      const failedWhileMeasured = loop.failure()
+      if (failedWhileMeasured) {
+        skip(n, `not run: ${failedWhileMeasured} (N = ${n})`)
+        continue
+      }
       const { completions, latencies } = loop.between(m0, m1)
       const pss = pssMiB(bridge.pid)
       out.push({
@@ -173,10 +193,18 @@ export async function adaptiveRun(
     loop.stop()
     await discard(bridge)
   }
+  const failure = loop.failure()
+  if (failure) throw new Error(failure)
   if (loop.count === 0) throw new Error(loop.firstError ?? 'no task completed')
   const half = t0 + cfg.policyMs / 2
   const end = t0 + cfg.policyMs
   const steady = loop.between(half, end)
+  // Zero in the steady half after completions before it is a stall, not a throughput: say so.
+  if (steady.completions === 0) {
+    throw new Error(
+      `no task completed in the steady half (${loop.count} before it, ${loop.errors} calls failed${loop.firstError ? `: ${loop.firstError}` : ''})`,
+    )
+  }
   const whole = loop.between(t0, end)
   const records = (history as DecisionHistory | null)?.records ?? []
   return {
