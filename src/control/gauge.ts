@@ -43,7 +43,8 @@
  *     feed-forward reads the lower CPU per task a smaller convoy costs as room to grow, and would walk
  *     the pool back into it.
  *  5c. Trim: where the GIL is the bottleneck while cores stand spare (its knee below the cores'), the
- *     headroom's extra threads run on other cores and fight for the GIL across them, and one thread fewer
+ *     headroom's extra threads run on other cores and fight for the GIL across them (seen as hand-offs of
+ *     at least `trimMinHandoff` of the time; without them a thread more only queues), and one thread fewer
  *     can be faster (measured in benches/results/bench-pass10-repeats2: cpu-heavy on two cores, 1 thread
  *     2 814–3 094/s against 2 275–2 384/s at 4). While one thread is at least `trimMinThreadShare` of the
  *     pool, so that its effect can show through the noise, a settled pool tries one thread fewer for
@@ -122,6 +123,15 @@ export interface GaugeOptions {
   handoffShedAbove: number | null
   /** Step 5c trims while one thread is at least this share of a GIL-bound pool (null: never). */
   trimMinThreadShare: number | null
+  /**
+   * Step 5c trims only while hand-offs (the GIL free though wanted) take at least this share of wall time
+   * at the size: the fight across cores that a trim ends. Without it, a thread past the knee only queues
+   * for the GIL and covers the spread of the waits. Measured in passes 13–15 on two cores: of the six
+   * trims tried at hand-off means of 0.00–0.03 (rag, io-dominant), five lost 1–29 % and went back, and
+   * one (rag 4 → 3) was kept on noise, below the sweep's 0.94 at 4. The ten trims kept elsewhere
+   * (balanced, cpu-leaning, cpu-heavy, cpu-dominant, analytics) left sizes with hand-off means 0.05–0.35.
+   */
+  trimMinHandoff: number
 }
 
 export const GAUGE_DEFAULTS: GaugeOptions = {
@@ -145,6 +155,7 @@ export const GAUGE_DEFAULTS: GaugeOptions = {
   saturatedOccupancy: 0.9,
   handoffShedAbove: 0.25,
   trimMinThreadShare: 0.2,
+  trimMinHandoff: 0.04,
 }
 
 /** What was measured at one pool size in the current phase. */
@@ -515,6 +526,8 @@ export class GaugePolicy implements Policy {
     const share = this.options.trimMinThreadShare
     if (share === null || obs.source !== 'window' || !this.gilBoundWithSpareCores) return null
     if (1 / size < share || this.trimRefusedFrom.has(size)) return null
+    const handoff = this.sizes.get(size)?.handoff
+    if (!handoff || handoff.n < 2 || handoff.mean < this.options.trimMinHandoff) return null
     const to = clampSize(size - 1, input.min, input.max)
     if (to >= size) return null
     return { to, reason: `GIL-bound with cores to spare (knee ${round3(this.knee)}): trying ${to}` }
