@@ -518,3 +518,18 @@ test('a sweep whose calls start failing marks the point and the rest not run, wi
   )
   t.is(points.at(-1)?.skipped, failed[0]?.skipped)
 })
+
+test("a run's completions per second cover the whole run and add up to its whole-run throughput", async (t) => {
+  const run = await adaptiveRun(breakingTarget('steady'), { static: 2 }, { ...shortRuns, policyMs: 3000 })
+  const perSecond = run.completionsPerSecond ?? []
+  t.is(perSecond.length, 3)
+  // Two threads of 5 ms tasks: far from none in any second.
+  t.true(
+    perSecond.every((c) => c > 50),
+    JSON.stringify(perSecond),
+  )
+  t.is(
+    perSecond.reduce((a, b) => a + b, 0),
+    Math.round(run.throughputWhole * 3),
+  )
+})

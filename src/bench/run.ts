@@ -161,7 +161,9 @@ async function runOne(
           `${label}: static N=${heldOutN} for ${cfg.policyMs / 1000} s, timed like a policy (held out)${rep}`,
         )
         try {
-          heldOut.throughput = (await adaptiveRun(target, { static: heldOutN }, cfg)).throughput
+          const run = await adaptiveRun(target, { static: heldOutN }, cfg)
+          heldOut.throughput = run.throughput
+          heldOut.completionsPerSecond = run.completionsPerSecond
         } catch (error) {
           heldOut.error = error instanceof Error ? error.message : String(error)
         }

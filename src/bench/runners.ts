@@ -217,6 +217,10 @@ export async function adaptiveRun(
     pssMiB: pss,
     resizes: sizeSeries.length - 1,
     sizeSeries,
+    completionsPerSecond: Array.from(
+      { length: Math.floor(cfg.policyMs / 1000) },
+      (_, i) => loop.between(t0 + i * 1000, t0 + (i + 1) * 1000).completions,
+    ),
     decisions: records.map((r) => ({
       tMs: r.atMs - wall0,
       from: r.from,

@@ -51,6 +51,8 @@ export interface AdaptiveRun {
   resizes: number
   /** [ms since start, size] at every change. */
   sizeSeries: Array<[number, number]>
+  /** Completions in each whole second of the run: where in the run its throughput came from. */
+  completionsPerSecond?: number[]
   /** Every decision of the policy, with its reason and inputs. */
   decisions: DecisionEntry[]
 }
@@ -118,6 +120,8 @@ export interface PeerResult {
 export interface HeldOutRun {
   n: number
   throughput: number | null
+  /** As AdaptiveRun's: a fixed pool's drift within the run, beside the policies' runs. */
+  completionsPerSecond?: number[]
   error?: string
 }
 
