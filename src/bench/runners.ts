@@ -88,6 +88,12 @@ export async function staticSweep(
     stopReason = reason
     out.push({ n, throughput: null, p99Ms: null, pssMiB: null, warmupMs: null, skipped: reason })
   }
+  // A load that stopped on failing calls would read as a stall: this point and the rest are not run.
+  const skippedOnFailure = (n: number): boolean => {
+    const failure = loop.failure()
+    if (failure) skip(n, `not run: ${failure} (N = ${n})`)
+    return failure !== null
+  }
   try {
     loop.start()
     for (const n of sizes) {
@@ -105,12 +111,7 @@ export async function staticSweep(
       await sleep(cfg.warmupMs)
       const warmed = await loop.waitForCount(c0 + n, t0 + cfg.warmupCapMs)
       if (loop.errors > 0 && loop.count === 0) throw new Error(loop.firstError ?? 'calls fail')
-      // A load that stopped on failing calls would read as a stall: this point and the rest are not run.
-      const failure = loop.failure()
-      if (failure) {
-        skip(n, `not run: ${failure} (N = ${n})`)
-        continue
-      }
+      if (skippedOnFailure(n)) continue
       if (!warmed) {
         skip(
           n,
@@ -122,11 +123,7 @@ export async function staticSweep(
       const m0 = performance.now()
       await sleep(measureMs)
       const m1 = performance.now()
-      const failedWhileMeasured = loop.failure()
-      if (failedWhileMeasured) {
-        skip(n, `not run: ${failedWhileMeasured} (N = ${n})`)
-        continue
-      }
+      if (skippedOnFailure(n)) continue
       const { completions, latencies } = loop.between(m0, m1)
       const pss = pssMiB(bridge.pid)
       out.push({

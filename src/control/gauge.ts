@@ -509,12 +509,18 @@ export class GaugePolicy implements Policy {
     input: ControlInput,
   ): { to: number; reason: string } | null {
     const above = this.options.handoffShedAbove
-    const handoff = this.sizes.get(size)?.handoff
-    if (above === null || !this.shedAllowed || obs.source !== 'window' || !handoff) return null
-    if (handoff.n < 2 || handoff.mean < above) return null
+    if (above === null || !this.shedAllowed || obs.source !== 'window') return null
+    const handoff = this.handoffMean(size)
+    if (handoff === null || handoff < above) return null
     const to = clampSize(size - Math.max(1, Math.round(0.2 * size)), input.min, input.max)
     if (to >= size) return null
-    return { to, reason: `GIL free while wanted ${pct(handoff.mean)} ≥ ${pct(above)}: shedding to ${to}` }
+    return { to, reason: `GIL free while wanted ${pct(handoff)} ≥ ${pct(above)}: shedding to ${to}` }
+  }
+
+  /** The hand-off share at `size` over its intervals in this phase, or null before two of them. */
+  private handoffMean(size: number): number | null {
+    const handoff = this.sizes.get(size)?.handoff
+    return handoff && handoff.n >= 2 ? handoff.mean : null
   }
 
   /** Step 5c: one thread fewer while the GIL binds with cores to spare and one thread counts, or null. */
@@ -526,8 +532,8 @@ export class GaugePolicy implements Policy {
     const share = this.options.trimMinThreadShare
     if (share === null || obs.source !== 'window' || !this.gilBoundWithSpareCores) return null
     if (1 / size < share || this.trimRefusedFrom.has(size)) return null
-    const handoff = this.sizes.get(size)?.handoff
-    if (!handoff || handoff.n < 2 || handoff.mean < this.options.trimMinHandoff) return null
+    const handoff = this.handoffMean(size)
+    if (handoff === null || handoff < this.options.trimMinHandoff) return null
     const to = clampSize(size - 1, input.min, input.max)
     if (to >= size) return null
     return { to, reason: `GIL-bound with cores to spare (knee ${round3(this.knee)}): trying ${to}` }
