@@ -628,6 +628,37 @@ test('a fill that gained a little where the busy share did not rise is kept on o
   }
 })
 
+test('a fill refused while the bottleneck got busier is tried again on one core (twice), not on two', (t) => {
+  // On one core this host moves throughput at one size by 10–30 % within seconds, and a fill judged on three
+  // intervals is refused by that noise (passes 15–16: cpu-heavy 4 → 5 at −28 %, sensor fusion 11 → 17 at
+  // −18 %, the core no less busy). Here every interval at the fill's size reads 0.8 × the smaller pool, while
+  // the bottleneck's busy share rises as the plant says: one core tries it twice more, each after four
+  // quiet intervals, then stops; two cores never try it again.
+  for (const [cores, fills] of [
+    [1, 3],
+    [2, 1],
+  ] as const) {
+    const { lines, move: fill } = runWithScriptedMove({
+      plant: new Plant({ ...variablePlant, cores, seed: 1 }),
+      policy: new GaugePolicy(),
+      cores,
+      windows: 60,
+      share: 0.8,
+      isMove: isFill,
+    })
+    const log = `${cores} core(s):\n${lines.join('\n')}`
+    if (!fill) return t.fail(log)
+    const filling = lines.flatMap((r, i) => (isFill(r) && r.endsWith(` ${fill.to}`) ? [i] : []))
+    const refused = lines.flatMap((r, i) =>
+      /^fill \d+ → \d+: bottleneck busy \+.*back to/.test(r) ? [i] : [],
+    )
+    t.is(filling.length, fills, log)
+    t.is(refused.length, fills, log)
+    // Each retry comes at least four intervals after the refusal before it.
+    for (let k = 1; k < filling.length; k++) t.true((filling[k] ?? 0) - (refused[k - 1] ?? 0) >= 4, log)
+  }
+})
+
 test('a growth that gains a little while contention rises is kept on one core, undone on two', (t) => {
   // On one core a thread more can only queue for the core: the runq and GIL shares rise with the pool
   // whatever it gains (pass 13: rag 5 → 6 at +14 % refused by half a 50 % band). Where threads run at once
