@@ -26,9 +26,15 @@ import {
   spread,
   topSizes,
 } from '../src/bench/stats.js'
-import { passVerdict, verdictLines } from '../src/bench/summary.js'
+import { passVerdict, variantComparison, verdictLines } from '../src/bench/summary.js'
 import { chartSvg } from '../src/bench/svg.js'
-import type { AdaptiveResult, BenchResult, ProfileCoresResult } from '../src/bench/types.js'
+import type {
+  AdaptivePolicyName,
+  AdaptiveResult,
+  BenchResult,
+  ProfileCoresResult,
+} from '../src/bench/types.js'
+import { parseGaugeVariant } from '../src/bench/variant.js'
 import { PythonError } from '../src/bridge/index.js'
 import { DRIFT_REASON, PHASE_CHANGE_REASON } from '../src/control/gauge.js'
 import { PYTHON } from './helpers/python.js'
@@ -75,7 +81,7 @@ test('time-weighted mean size and percentiles', (t) => {
   t.deepEqual(spread([3, null, 1, 2]), { median: 2, min: 1, max: 3, n: 3 })
 })
 
-function adaptive(policy: 'gauge' | 'paper' | 'betapool', eff: number, size: number): AdaptiveResult {
+function adaptive(policy: AdaptivePolicyName, eff: number, size: number): AdaptiveResult {
   const s = (x: number) => ({ median: x, min: x, max: x, n: 1 })
   return {
     policy,
@@ -532,4 +538,59 @@ test("a run's completions per second cover the whole run and add up to its whole
     perSecond.reduce((a, b) => a + b, 0),
     Math.round(run.throughputWhole * 3),
   )
+})
+
+test("--variant: gauge options checked against gauge's own, with an error that names what to write", (t) => {
+  t.deepEqual(parseGaugeVariant('fillRetriesOneCore=0,probe=false,fillBelow=null'), {
+    fillRetriesOneCore: 0,
+    probe: false,
+    fillBelow: null,
+  })
+  for (const [text, message] of [
+    ['fillRetries=0', /'fillRetries' is not a gauge option; use one of .*fillRetriesOneCore/],
+    ['probe=0', /probe takes true or false, got '0'/],
+    ['headroom=null', /headroom takes a number, got 'null'/],
+    ['headroom=', /headroom takes a number, got ''/],
+    ['headroom', /write each option as key=value, got 'headroom'/],
+    ['gilEnabled=true', /'gilEnabled' is not a gauge option/],
+  ] as const) {
+    const error = t.throws(() => parseGaugeVariant(text))
+    t.is((error as { code?: string }).code, 'EINVAL')
+    t.regex(error?.message ?? '', message)
+  }
+})
+
+test("gauge against its variant: each repeat's runs paired, and a report section only when there is one", (t) => {
+  const result = fixture()
+  const row = result.results[0] as ProfileCoresResult
+  t.notRegex(markdownReport(result, 'charts'), /gauge against its variant/)
+  row.adaptive.push(adaptive('gauge-variant', 0.75, 3))
+  const other: ProfileCoresResult = {
+    ...row,
+    cores: 2,
+    adaptive: [adaptive('gauge', 0.8, 4), adaptive('gauge-variant', 1.0, 6)],
+  }
+  const c = variantComparison([row, other])
+  t.is(c.pairs.length, 2)
+  t.true(Math.abs((c.pairs[0]?.ratio?.median ?? 0) - 1.2) < 1e-9, 'gauge 90/s against the variant 75/s')
+  t.is(c.gaugeHigher, 1)
+  t.deepEqual(c.meetsGoal, { gauge: 0, variant: 1 })
+  result.results.push(other)
+  result.config.gaugeVariant = { fillRetriesOneCore: 0 }
+  const md = markdownReport(result, 'charts')
+  t.regex(md, /## gauge against its variant\n\nThe variant is gauge with fillRetriesOneCore=0\./)
+  t.regex(md, /\| balanced \| 1 \| 0\.90 \| 0\.75 \| 1\.20 \| 5 \| 3 \|/)
+  t.regex(md, /gauge \/ variant over 2 pairs: median 1\.00 \(0\.80–1\.20\); gauge higher on 1\./)
+  // The variant is gauge itself: never a rival in the shortfalls.
+  t.false(findShortfalls(result.results).some((s) => /gauge-variant/.test(s.what)))
+})
+
+test("the variant's options reach the policy it runs", async (t) => {
+  // Decisions every 200 ms instead of gauge's 500 ms: about 15 in 3 s, where the defaults make about 6.
+  const run = await adaptiveRun(breakingTarget('steady'), 'gauge-variant', {
+    ...shortRuns,
+    policyMs: 3000,
+    gaugeVariant: { intervalMs: 200 },
+  })
+  t.true(run.decisions.length >= 10, run.decisions.map((d) => `${d.tMs} ${d.reason}`).join('\n'))
 })

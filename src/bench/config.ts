@@ -1,5 +1,5 @@
 /** Bench configurations: the full run and the quick smoke test. */
-import type { BenchConfig } from './types.js'
+import type { AdaptivePolicyName, BenchConfig } from './types.js'
 
 export const ALL_PROFILES = [
   'io-heavy',
@@ -18,6 +18,10 @@ export const ALL_PROFILES = [
 ]
 
 export const POLICIES = ['gauge', 'paper', 'betapool'] as const
+
+/** The adaptive policies a run measures: POLICIES, and gauge's variant when the config has one. */
+export const policiesOf = (cfg: BenchConfig): AdaptivePolicyName[] =>
+  cfg.gaugeVariant ? [...POLICIES, 'gauge-variant'] : [...POLICIES]
 
 /** N = 1, 2, 4 … 2048. */
 export const FULL_SWEEP = Array.from({ length: 12 }, (_, i) => 2 ** i)
@@ -106,7 +110,7 @@ export function plannedMs(cfg: BenchConfig): {
   const total =
     check +
     cfg.sweepRepeats * cfg.sweep.length * point +
-    cfg.repeats * ((POLICIES.length + 1) * policy + reference) +
+    cfg.repeats * ((policiesOf(cfg).length + 1) * policy + reference) +
     peers
   return { check, point, policy, reference, peers, total }
 }

@@ -2,6 +2,7 @@
  * `gilgauge bench`: every policy side by side with a static sweep (issue 4). Writes
  * <out>/bench.json, <out>/bench.md, <out>/decisions.json and <out>/charts/<profile>.svg.
  */
+
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -15,6 +16,7 @@ import { checkProfiles, runAll } from './run.js'
 import { findShortfalls } from './shortfalls.js'
 import { chartSvg } from './svg.js'
 import type { AdaptiveRun, BenchConfig, BenchEnvironment, BenchResult, ProfileCoresResult } from './types.js'
+import { parseGaugeVariant } from './variant.js'
 
 export type { BenchResult } from './types.js'
 
@@ -38,6 +40,8 @@ export interface BenchOptions {
   combine?: string[]
   /** Merge the pairs these directories measured into one result in `out` (see merge). */
   merge?: string[]
+  /** Gauge's options for a variant run beside gauge in every repeat (`--variant`, see parseGaugeVariant). */
+  variant?: string
 }
 
 export function benchConfig(options: BenchOptions): BenchConfig {
@@ -56,6 +60,7 @@ export function benchConfig(options: BenchOptions): BenchConfig {
   if (options.repeats) cfg.repeats = options.repeats
   if (options.sweepRepeats) cfg.sweepRepeats = options.sweepRepeats
   if (options.policySeconds) cfg.policyMs = options.policySeconds * 1000
+  if (options.variant !== undefined) cfg.gaugeVariant = parseGaugeVariant(options.variant)
   return cfg
 }
 
@@ -352,7 +357,7 @@ export async function bench(options: BenchOptions): Promise<number> {
     if (r.unavailable) continue
     const e = (p: string) => r.adaptive.find((a) => a.policy === p)?.efficiency?.median?.toFixed(2) ?? '—'
     process.stderr.write(
-      `  ${r.profile.padEnd(17)} ${r.cores} core(s): best N=${r.best?.n} ${r.best?.throughput.toFixed(1)}/s  gauge ${e('gauge')}  paper ${e('paper')}  betapool ${e('betapool')}  PyPI betapool ${r.peers.find((p) => p.mode === 'betapool')?.efficiencyNative?.toFixed(2) ?? '—'}\n`,
+      `  ${r.profile.padEnd(17)} ${r.cores} core(s): best N=${r.best?.n} ${r.best?.throughput.toFixed(1)}/s  gauge ${e('gauge')}  paper ${e('paper')}  betapool ${e('betapool')}  PyPI betapool ${r.peers.find((p) => p.mode === 'betapool')?.efficiencyNative?.toFixed(2) ?? '—'}${result.config.gaugeVariant ? `  gauge variant ${e('gauge-variant')}` : ''}\n`,
     )
   }
   if (result.missing.length > 0) {

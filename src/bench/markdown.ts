@@ -2,8 +2,8 @@
 
 import { GAUGE_GOAL } from './shortfalls.js'
 import { nativeAtSettledSizes } from './stats.js'
-import { passVerdict, verdictLines } from './summary.js'
-import type { BenchResult, PeerResult, ProfileCoresResult, Spread } from './types.js'
+import { passVerdict, variantComparison, verdictLines } from './summary.js'
+import type { BenchConfig, BenchResult, PeerResult, ProfileCoresResult, Spread } from './types.js'
 
 export const num = (x: number | null | undefined, digits = 1): string =>
   x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits)
@@ -157,6 +157,7 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
   }
 
   push('', ...verdictLines(passVerdict(rows, cfg.policyMs / 2)))
+  push(...variantLines(rows, cfg))
 
   // Issue 3's integration figure.
   const integ = rows.filter((r) => r.cores === 1 && (r.profile === 'balanced' || r.profile === 'io-heavy'))
@@ -332,4 +333,36 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
       `${cfg.policyMs / 2000} s; the sweep's points (${cfg.measureMs / 1000} s) only choose which sizes are measured so.`,
   )
   return `${lines.join('\n')}\n`
+}
+
+/** The A/B section: gauge against its variant, when the run had one (`--variant`). */
+function variantLines(rows: ProfileCoresResult[], cfg: BenchConfig): string[] {
+  const c = variantComparison(rows)
+  if (!cfg.gaugeVariant || c.pairs.length === 0) return []
+  const f = (s: Spread | null, digits = 2) =>
+    s
+      ? s.n > 1
+        ? `${num(s.median, digits)} (${num(s.min, digits)}–${num(s.max, digits)})`
+        : num(s.median, digits)
+      : '—'
+  const options = Object.entries(cfg.gaugeVariant)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ')
+  return [
+    '',
+    '## gauge against its variant',
+    '',
+    `The variant is gauge with ${options}. Both ran in every repeat's rotation, timed alike; the ratio pairs ` +
+      "each repeat's two runs. Efficiencies are against the same best static pool.",
+    '',
+    '| profile | cores | gauge | variant | gauge / variant | gauge size | variant size |',
+    '|---|---:|---|---|---|---|---|',
+    ...c.pairs.map(
+      (p) =>
+        `| ${p.profile} | ${cores(p.cores)} | ${f(p.gauge)} | ${f(p.variant)} | ${f(p.ratio)} | ${f(p.gaugeSize, 0)} | ${f(p.variantSize, 0)} |`,
+    ),
+    '',
+    `gauge / variant over ${c.pairs.length} pairs: median ${f(c.ratio)}; gauge higher on ${c.gaugeHigher}. ` +
+      `≥ ${GAUGE_GOAL} of the best static pool: gauge on ${c.meetsGoal.gauge}, the variant on ${c.meetsGoal.variant}.`,
+  ]
 }

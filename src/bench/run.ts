@@ -1,6 +1,6 @@
 /** Orchestration: every profile × core count, in order; results aggregated as they come. */
 import { pinNodeAwayFrom } from './affinity.js'
-import { ALL_PROFILES, cpusFor, POLICIES, plannedMs } from './config.js'
+import { ALL_PROFILES, cpusFor, plannedMs, policiesOf } from './config.js'
 import { describeError } from './load.js'
 import type { Progress } from './progress.js'
 import {
@@ -129,14 +129,15 @@ async function runOne(
 
   // 2. Candidates confirmed and adaptive policies run, both through the bridge; repeats interleaved so
   // that machine noise spreads over all.
-  const runs = new Map<AdaptivePolicyName, AdaptiveRun[]>(POLICIES.map((p) => [p, []]))
-  const refs = new Map<AdaptivePolicyName, Array<number | null>>(POLICIES.map((p) => [p, []]))
+  const policies = policiesOf(cfg)
+  const runs = new Map<AdaptivePolicyName, AdaptiveRun[]>(policies.map((p) => [p, []]))
+  const refs = new Map<AdaptivePolicyName, Array<number | null>>(policies.map((p) => [p, []]))
   const errors = new Map<AdaptivePolicyName, string>()
   const confirmRuns = new Map<number, Array<number | null>>(candidates.map((n) => [n, []]))
   const confirmSkipped = new Map<number, string>()
   const heldOutRuns: HeldOutRun[] = []
   /** For each policy's runs, the held-out run of the same repeat. */
-  const heldOutRefs = new Map<AdaptivePolicyName, HeldOutRun[]>(POLICIES.map((p) => [p, []]))
+  const heldOutRefs = new Map<AdaptivePolicyName, HeldOutRun[]>(policies.map((p) => [p, []]))
   for (let r = 0; r < cfg.repeats; r++) {
     const rep = cfg.repeats > 1 ? ` [${r + 1}/${cfg.repeats}]` : ''
     let bestThisRepeat: { n: number; throughput: number } | null = null
@@ -155,7 +156,7 @@ async function runOne(
     const heldOut: HeldOutRun = { n: heldOutN, throughput: null }
     heldOutRuns.push(heldOut)
     // The order rotates each repeat, so that no policy always runs first after the confirmations.
-    for (const entry of rotated([...POLICIES, HELD_OUT], r)) {
+    for (const entry of rotated([...policies, HELD_OUT], r)) {
       if (entry === HELD_OUT) {
         progress.say(
           `${label}: static N=${heldOutN} for ${cfg.policyMs / 1000} s, timed like a policy (held out)${rep}`,
@@ -194,7 +195,7 @@ async function runOne(
   const best = confirmedBest(result.confirmed) ?? sweepBest
   result.best = best
   progress.say(`${label}: best static N=${best.n} at ${best.throughput.toFixed(1)}/s (confirmed)`)
-  result.adaptive = POLICIES.map((policy) =>
+  result.adaptive = policies.map((policy) =>
     aggregateAdaptive(
       policy,
       runs.get(policy) ?? [],

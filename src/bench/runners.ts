@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process'
 import { adaptiveController } from '../bridge/adaptive.js'
 import { type PoolOption, PythonBridge, type SpawnOptions } from '../bridge/index.js'
+import type { PolicySpec } from '../control/factory.js'
 import { DecisionHistory } from '../control/history.js'
 import { PYTHON_MALLOC_ENV } from './config.js'
 import { ClosedLoop, sleep } from './load.js'
@@ -168,7 +169,11 @@ export async function adaptiveRun(
           { min: 1, max: cfg.maxSize, initial: cfg.initialSize },
           {
             controller: (b: PythonBridge) => {
-              const base = adaptiveController(b, { policy })
+              const spec: PolicySpec =
+                policy === 'gauge-variant'
+                  ? { gauge: { gilEnabled: b.hello.gilEnabled, ...cfg.gaugeVariant } }
+                  : policy
+              const base = adaptiveController(b, { policy: spec })
               history = new DecisionHistory(base.policy, 100_000)
               return { ...base, policy: history }
             },

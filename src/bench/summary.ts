@@ -147,3 +147,55 @@ export function verdictLines(v: PassVerdict): string[] {
       `It noted ${v.phases.drifts} smaller changes as drift, which keeps the phase.`,
   ]
 }
+
+/** gauge against its variant (`--variant`) on one pair: the runs of each repeat paired. */
+export interface VariantPair {
+  profile: string
+  cores: number
+  gauge: Spread | null
+  variant: Spread | null
+  /** gauge's steady throughput / the variant's, per repeat (both ran in that repeat's rotation). */
+  ratio: Spread | null
+  gaugeSize: Spread | null
+  variantSize: Spread | null
+}
+
+/** Per pair and over pairs: gauge / its variant, each repeat's runs paired. Empty without a variant. */
+export function variantComparison(rows: ProfileCoresResult[]): {
+  pairs: VariantPair[]
+  ratio: Spread | null
+  gaugeHigher: number
+  meetsGoal: { gauge: number; variant: number }
+} {
+  const pairs: VariantPair[] = []
+  for (const r of rows) {
+    const g = r.adaptive.find((a) => a.policy === 'gauge')
+    const v = r.adaptive.find((a) => a.policy === 'gauge-variant')
+    if (!g || !v) continue
+    const n = Math.min(g.runs.length, v.runs.length)
+    const ratios = Array.from({ length: n }, (_, i) => {
+      const a = g.runs[i]?.throughput
+      const b = v.runs[i]?.throughput
+      return a !== undefined && b ? a / b : null
+    })
+    pairs.push({
+      profile: r.profile,
+      cores: r.cores,
+      gauge: g.efficiency,
+      variant: v.efficiency,
+      ratio: spread(ratios),
+      gaugeSize: spread(g.runs.map((x) => x.meanSteadySize)),
+      variantSize: spread(v.runs.map((x) => x.meanSteadySize)),
+    })
+  }
+  const medians = pairs.map((p) => p.ratio?.median ?? null)
+  return {
+    pairs,
+    ratio: spread(medians),
+    gaugeHigher: medians.filter((m) => m !== null && m > 1).length,
+    meetsGoal: {
+      gauge: pairs.filter((p) => (p.gauge?.median ?? 0) >= GAUGE_GOAL).length,
+      variant: pairs.filter((p) => (p.variant?.median ?? 0) >= GAUGE_GOAL).length,
+    },
+  }
+}

@@ -1,6 +1,8 @@
 /** The result model of `gilgauge bench` (written as JSON; the Markdown and SVG are made from it). */
+import type { GaugeOptions } from '../control/gauge.js'
 
-export type AdaptivePolicyName = 'gauge' | 'paper' | 'betapool'
+/** 'gauge-variant': gauge with the options of `BenchConfig.gaugeVariant`, run beside gauge (an A/B). */
+export type AdaptivePolicyName = 'gauge' | 'paper' | 'betapool' | 'gauge-variant'
 export type PeerMode = 'static' | 'betapool' | 'asyncio' | 'multiprocessing'
 
 /** Median and spread of repeated measurements. */
@@ -211,6 +213,11 @@ export interface BenchConfig {
   confirmTop: number
   /** A static point whose Python process exceeds this PSS ends the sweep (MiB). */
   pssLimitMiB: number
+  /**
+   * Options that make gauge's variant (`--variant`): when set, 'gauge-variant' runs in every repeat's
+   * rotation beside gauge, so that a rule change is compared within one run rather than across runs.
+   */
+  gaugeVariant?: Partial<GaugeOptions>
 }
 
 export interface BenchEnvironment {

@@ -30,6 +30,7 @@ bench options:
   --render DIR          only re-write DIR's bench.md and charts from its bench.json and decisions.json
   --combine A,B --out C  passes A and B side by side: per pair each pass's efficiencies and their medians
   --merge A,B --out C    one result of the pairs A and B measured apart (a pair A measured is taken from A)
+  --variant k=v,…       also run gauge with these options (e.g. fillRetriesOneCore=0) beside it, as 'gauge-variant'
 
   --version             print the version
   --help                this text
@@ -70,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
       render: { type: 'string' },
       combine: { type: 'string' },
       merge: { type: 'string' },
+      variant: { type: 'string' },
     },
   })
   if (values.version) {
@@ -115,6 +117,7 @@ async function main(argv: string[]): Promise<number> {
         render: values.render,
         combine: values.combine?.split(','),
         merge: values.merge?.split(','),
+        variant: values.variant,
         // --python defaults to python3 for demo; bench defaults to the package's .venv.
         python: own.some((a) => a === '--python' || a.startsWith('--python=')) ? values.python : undefined,
         command: `npx gilgauge ${own.join(' ')}`,

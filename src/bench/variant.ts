@@ -1,0 +1,35 @@
+/** `--variant key=value,…`: gauge's options for the variant a bench run measures beside gauge. */
+import { GAUGE_DEFAULTS, type GaugeOptions } from '../control/gauge.js'
+import { InvalidArgumentError } from '../errors.js'
+
+/** Options whose default is a number but that also take null (the step is off). */
+const NULLABLE: ReadonlyArray<keyof GaugeOptions> = ['fillBelow', 'handoffShedAbove', 'trimMinThreadShare']
+
+/** Parses "fillRetriesOneCore=0,probe=false" into gauge options, each checked against gauge's own. */
+export function parseGaugeVariant(text: string): Partial<GaugeOptions> {
+  const options: Record<string, number | boolean | null> = {}
+  for (const item of text.split(',').map((x) => x.trim())) {
+    const [key = '', value, ...rest] = item.split('=')
+    if (!(key in GAUGE_DEFAULTS) || key === 'gilEnabled') {
+      const known = Object.keys(GAUGE_DEFAULTS).filter((k) => k !== 'gilEnabled')
+      throw new InvalidArgumentError(
+        `--variant: '${key}' is not a gauge option; use one of ${known.join(', ')}`,
+      )
+    }
+    if (value === undefined || rest.length > 0) {
+      throw new InvalidArgumentError(`--variant: write each option as key=value, got '${item}'`)
+    }
+    const name = key as keyof GaugeOptions
+    const kind = typeof GAUGE_DEFAULTS[name]
+    if (value === 'null' && NULLABLE.includes(name)) options[name] = null
+    else if (kind === 'boolean' && (value === 'true' || value === 'false')) options[name] = value === 'true'
+    else if (kind === 'number' && value.trim() !== '' && Number.isFinite(Number(value)))
+      options[name] = Number(value)
+    else {
+      const expected =
+        kind === 'boolean' ? 'true or false' : `a number${NULLABLE.includes(name) ? ' or null' : ''}`
+      throw new InvalidArgumentError(`--variant: ${key} takes ${expected}, got '${value}'`)
+    }
+  }
+  return options as Partial<GaugeOptions>
+}
