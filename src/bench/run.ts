@@ -48,7 +48,7 @@ export async function runAll(cfg: BenchConfig, ctx: RunContext): Promise<Profile
   for (const [i, { profile, cores }] of combos.entries()) {
     const label = `${profile} · ${cores} core${cores > 1 ? 's' : ''} (${i + 1}/${combos.length})`
     const nodeCpus = pinNodeAwayFrom(cpusFor(cores))
-    const result = await runOne(profile, cores, cfg, ctx, label).catch((error: unknown) => {
+    const result = await runOne(profile, cores, cfg, ctx, label, i).catch((error: unknown) => {
       // One pair that fails must not cost the rest of a long run: record why, go on.
       const why = `failed: ${describeError(error)}`
       ctx.progress.say(`${label}: ${why}`)
@@ -82,6 +82,8 @@ async function runOne(
   cfg: BenchConfig,
   ctx: RunContext,
   label: string,
+  /** The pair's place in the run: where its rotation of the policies starts. */
+  pairIndex: number,
 ): Promise<ProfileCoresResult> {
   const started = performance.now()
   const plan = plannedMs(cfg)
@@ -155,8 +157,9 @@ async function runOne(
     const heldOutN = bestThisRepeat?.n ?? sweepBest.n
     const heldOut: HeldOutRun = { n: heldOutN, throughput: null }
     heldOutRuns.push(heldOut)
-    // The order rotates each repeat, so that no policy always runs first after the confirmations.
-    for (const entry of rotated([...policies, HELD_OUT], r)) {
+    // The order rotates each repeat, and starts one further along each pair, so that no policy always runs
+    // first after the confirmations, nor always after another (one repeat of an A/B included).
+    for (const entry of rotated([...policies, HELD_OUT], r + pairIndex)) {
       if (entry === HELD_OUT) {
         progress.say(
           `${label}: static N=${heldOutN} for ${cfg.policyMs / 1000} s, timed like a policy (held out)${rep}`,
