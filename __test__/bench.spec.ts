@@ -560,15 +560,19 @@ test("--variant: gauge options checked against gauge's own, with an error that n
   }
 })
 
-test("gauge against its variant: each repeat's runs paired, and a report section only when there is one", (t) => {
+test("gauge against its variant: each repeat's runs paired, each pair named with its own variant", (t) => {
   const result = fixture()
   const row = result.results[0] as ProfileCoresResult
   t.notRegex(markdownReport(result, 'charts'), /gauge against its variant/)
-  row.adaptive.push(adaptive('gauge-variant', 0.75, 3))
+  const variant = (eff: number, size: number, options: AdaptiveResult['variantOptions']) => ({
+    ...adaptive('gauge-variant', eff, size),
+    variantOptions: options,
+  })
+  row.adaptive.push(variant(0.75, 3, { fillRetriesOneCore: 0 }))
   const other: ProfileCoresResult = {
     ...row,
     cores: 2,
-    adaptive: [adaptive('gauge', 0.8, 4), adaptive('gauge-variant', 1.0, 6)],
+    adaptive: [adaptive('gauge', 0.8, 4), variant(1.0, 6, { fillRetriesOneCore: 0 })],
   }
   const c = variantComparison([row, other])
   t.is(c.pairs.length, 2)
@@ -576,13 +580,19 @@ test("gauge against its variant: each repeat's runs paired, and a report section
   t.is(c.gaugeHigher, 1)
   t.deepEqual(c.meetsGoal, { gauge: 0, variant: 1 })
   result.results.push(other)
-  result.config.gaugeVariant = { fillRetriesOneCore: 0 }
   const md = markdownReport(result, 'charts')
   t.regex(md, /## gauge against its variant\n\nThe variant is gauge with fillRetriesOneCore=0\./)
   t.regex(md, /\| balanced \| 1 \| 0\.90 \| 0\.75 \| 1\.20 \| 5 \| 3 \|/)
   t.regex(md, /gauge \/ variant over 2 pairs: median 1\.00 \(0\.80–1\.20\); gauge higher on 1\./)
   // The variant is gauge itself: never a rival in the shortfalls.
   t.false(findShortfalls(result.results).some((s) => /gauge-variant/.test(s.what)))
+  // Runs merged from two A/Bs: each pair says which variant it ran, and each variant has its own summary.
+  other.adaptive[1] = variant(1.0, 6, { handoffShedAbove: null })
+  const merged = markdownReport(result, 'charts')
+  t.regex(merged, /Each pair's variant is named in its row\./)
+  t.regex(merged, /\| balanced \| 2 \| handoffShedAbove=null \| 0\.80 \| 1\.00 \| 0\.80 \| 4 \| 6 \|/)
+  t.regex(merged, /- gauge \/ variant over 1 pairs with fillRetriesOneCore=0: median 1\.20/)
+  t.regex(merged, /- gauge \/ variant over 1 pairs with handoffShedAbove=null: median 0\.80/)
 })
 
 test("the variant's options reach the policy it runs", async (t) => {

@@ -172,6 +172,7 @@ function readRun(dir: string): BenchResult {
   for (const r of lean.results) {
     const d = decisions.find((x) => x.profile === r.profile && x.cores === r.cores)
     for (const a of r.adaptive) {
+      if (a.policy === 'gauge-variant' && !a.variantOptions) a.variantOptions = lean.config.gaugeVariant
       const runs = d?.policies.find((p) => p.policy === a.policy)?.runs ?? []
       a.runs.forEach((run, i) => {
         run.decisions = runs[i]?.decisions ?? []
@@ -235,6 +236,8 @@ export function merge(dirs: string[], out: string | undefined, command: string):
       profiles: [...new Set(results.map((r) => r.profile))],
       cores: [...new Set(results.map((r) => r.cores))].sort((a, b) => a - b),
       repeats: Math.max(...sources.map((s) => s.result.config.repeats)),
+      // Each pair's variant, if any, is on its own result (variantOptions): runs may have had different ones.
+      gaugeVariant: undefined,
     },
     startedAt: sources.map((s) => s.result.startedAt).sort()[0] ?? first.startedAt,
     finishedAt:

@@ -3,7 +3,7 @@
 import { GAUGE_GOAL } from './shortfalls.js'
 import { nativeAtSettledSizes } from './stats.js'
 import { passVerdict, variantComparison, verdictLines } from './summary.js'
-import type { BenchConfig, BenchResult, PeerResult, ProfileCoresResult, Spread } from './types.js'
+import type { BenchResult, PeerResult, ProfileCoresResult, Spread } from './types.js'
 
 export const num = (x: number | null | undefined, digits = 1): string =>
   x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits)
@@ -157,7 +157,7 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
   }
 
   push('', ...verdictLines(passVerdict(rows, cfg.policyMs / 2)))
-  push(...variantLines(rows, cfg))
+  push(...variantLines(rows))
 
   // Issue 3's integration figure.
   const integ = rows.filter((r) => r.cores === 1 && (r.profile === 'balanced' || r.profile === 'io-heavy'))
@@ -335,34 +335,45 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
   return `${lines.join('\n')}\n`
 }
 
-/** The A/B section: gauge against its variant, when the run had one (`--variant`). */
-function variantLines(rows: ProfileCoresResult[], cfg: BenchConfig): string[] {
+/** The A/B section: gauge against its variant, for the pairs that ran one (`--variant`). */
+function variantLines(rows: ProfileCoresResult[]): string[] {
   const c = variantComparison(rows)
-  if (!cfg.gaugeVariant || c.pairs.length === 0) return []
+  if (c.pairs.length === 0) return []
   const f = (s: Spread | null, digits = 2) =>
     s
       ? s.n > 1
         ? `${num(s.median, digits)} (${num(s.min, digits)}–${num(s.max, digits)})`
         : num(s.median, digits)
       : '—'
-  const options = Object.entries(cfg.gaugeVariant)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(', ')
-  return [
+  const variants = [...new Set(c.pairs.map((p) => p.options))]
+  const one = variants.length === 1
+  const lines = [
     '',
     '## gauge against its variant',
     '',
-    `The variant is gauge with ${options}. Both ran in every repeat's rotation, timed alike; the ratio pairs ` +
-      "each repeat's two runs. Efficiencies are against the same best static pool.",
+    `${one ? `The variant is gauge with ${variants[0] || 'its defaults'}.` : "Each pair's variant is named in its row."} ` +
+      "Both ran in every repeat's rotation, timed alike; the ratio pairs each repeat's two runs. Efficiencies are " +
+      'against the same best static pool.',
     '',
-    '| profile | cores | gauge | variant | gauge / variant | gauge size | variant size |',
-    '|---|---:|---|---|---|---|---|',
+    `| profile | cores |${one ? '' : ' variant |'} gauge | variant | gauge / variant | gauge size | variant size |`,
+    `|---|---:|${one ? '' : '---|'}---|---|---|---|---|`,
     ...c.pairs.map(
       (p) =>
-        `| ${p.profile} | ${cores(p.cores)} | ${f(p.gauge)} | ${f(p.variant)} | ${f(p.ratio)} | ${f(p.gaugeSize, 0)} | ${f(p.variantSize, 0)} |`,
+        `| ${p.profile} | ${cores(p.cores)} |${one ? '' : ` ${p.options} |`} ${f(p.gauge)} | ${f(p.variant)} | ${f(p.ratio)} | ${f(p.gaugeSize, 0)} | ${f(p.variantSize, 0)} |`,
     ),
-    '',
-    `gauge / variant over ${c.pairs.length} pairs: median ${f(c.ratio)}; gauge higher on ${c.gaugeHigher}. ` +
-      `≥ ${GAUGE_GOAL} of the best static pool: gauge on ${c.meetsGoal.gauge}, the variant on ${c.meetsGoal.variant}.`,
   ]
+  const summary = (label: string, pairs: ProfileCoresResult[]) => {
+    const s = variantComparison(pairs)
+    return (
+      `gauge / variant over ${s.pairs.length} pairs${label}: median ${f(s.ratio)}; gauge higher on ${s.gaugeHigher}. ` +
+      `≥ ${GAUGE_GOAL} of the best static pool: gauge on ${s.meetsGoal.gauge}, the variant on ${s.meetsGoal.variant}.`
+    )
+  }
+  const withOptions = (o: string) =>
+    rows.filter((r) => c.pairs.some((p) => p.options === o && p.profile === r.profile && p.cores === r.cores))
+  lines.push(
+    '',
+    ...(one ? [summary('', rows)] : variants.map((o) => `- ${summary(` with ${o}`, withOptions(o))}`)),
+  )
+  return lines
 }

@@ -198,8 +198,8 @@ async function runOne(
   const best = confirmedBest(result.confirmed) ?? sweepBest
   result.best = best
   progress.say(`${label}: best static N=${best.n} at ${best.throughput.toFixed(1)}/s (confirmed)`)
-  result.adaptive = policies.map((policy) =>
-    aggregateAdaptive(
+  result.adaptive = policies.map((policy) => ({
+    ...aggregateAdaptive(
       policy,
       runs.get(policy) ?? [],
       refs.get(policy) ?? [],
@@ -208,7 +208,8 @@ async function runOne(
       sweepBest.throughput,
       errors.get(policy),
     ),
-  )
+    ...(policy === 'gauge-variant' ? { variantOptions: cfg.gaugeVariant } : {}),
+  }))
 
   // 3. Python-native peers (drive.py).
   result.peers = await runPeers(target, cfg, best.n, best.throughput, progress, label)

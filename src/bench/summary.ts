@@ -152,6 +152,8 @@ export function verdictLines(v: PassVerdict): string[] {
 export interface VariantPair {
   profile: string
   cores: number
+  /** The variant's options, as key=value pairs. */
+  options: string
   gauge: Spread | null
   variant: Spread | null
   /** gauge's steady throughput / the variant's, per repeat (both ran in that repeat's rotation). */
@@ -181,6 +183,9 @@ export function variantComparison(rows: ProfileCoresResult[]): {
     pairs.push({
       profile: r.profile,
       cores: r.cores,
+      options: Object.entries(v.variantOptions ?? {})
+        .map(([k, x]) => `${k}=${x}`)
+        .join(', '),
       gauge: g.efficiency,
       variant: v.efficiency,
       ratio: spread(ratios),

@@ -61,6 +61,8 @@ export interface AdaptiveRun {
 
 export interface AdaptiveResult {
   policy: AdaptivePolicyName
+  /** For 'gauge-variant': the options it ran with (a merged result can hold pairs of different variants). */
+  variantOptions?: Partial<GaugeOptions>
   runs: AdaptiveRun[]
   throughput: Spread | null
   /**
