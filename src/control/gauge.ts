@@ -25,9 +25,9 @@
  *     threads genuinely wait, fill: grow in proportion to the shortfall (up to `fillCapKnees` × the knee)
  *     and keep the growth only if the bottleneck got busier and throughput did not fall beyond noise (the
  *     band for means on one core, the noise floor where threads run at once), or throughput rose beyond
- *     noise (on one core, did not fall); a refused fill is not tried again in the phase (on one core, up to
- *     `fillRetriesOneCore` times, after four quiet intervals); else probe one step up (once per phase unless probes keep paying)
- *     to look past the knee.
+ *     noise (on one core, did not fall); a refused fill is not tried again in the phase (on one core, where
+ *     the bottleneck was no less busy, up to `fillRetriesOneCore` times after four quiet intervals); else
+ *     probe one step up (once per phase unless probes keep paying) to look past the knee.
  *  5a. Idle workers while calls wait: when fewer than size / `headroom` workers are busy (Little's law:
  *     completions/s × a task's wall time in its worker) while the caller has calls outstanding beyond the
  *     pool, the pool is not what limits throughput — handing calls to it is (the caller's event loop, the
@@ -139,8 +139,8 @@ export interface GaugeOptions {
    * the bottleneck got less busy, a refused fill ends fills for the phase. A fill is judged on three
    * intervals against the old size's earlier ones, and on one core this host moves throughput at a fixed
    * size by 10–30 % within seconds. Passes 15 and 16 (this judge) refused 16 fills on one core, at −2 %
-   * to −28 %; 10 of them with the bottleneck no less busy, among them cpu-heavy 4 → 5 (−28 %), balanced
-   * 6 → 8 (−23 %) and sensor fusion 11 → 17 (−18 %; it settled at 11, 0.69 of the best). Interleaved
+   * to −28 %; 6 of them with the bottleneck no less busy, among them cpu-heavy 4 → 5 (−28 %), voice
+   * 23 → 27 (−28 %) and sensor fusion 11 → 17 (−18 %; it settled at 11, 0.69 of the best). Interleaved
    * static runs (benches/results/pool-occupancy-one-core-large.md, three repeats) put sensor fusion at
    * 316/s at 8 threads and 396/s at 16 and 32, and cpu-heavy at 2 098/s at 4 and 2 183–2 653/s at 8–64;
    * cpu-leaning is flat from 4 to 64 (3 755–4 286/s), so a retried fill costs little where it does not pay.
