@@ -26,7 +26,7 @@ import {
   spread,
   topSizes,
 } from '../src/bench/stats.js'
-import { passVerdict, variantComparison, verdictLines } from '../src/bench/summary.js'
+import { passVerdict, summariseVariantPairs, variantPairs, verdictLines } from '../src/bench/summary.js'
 import { chartSvg } from '../src/bench/svg.js'
 import type {
   AdaptivePolicyName,
@@ -574,9 +574,10 @@ test("gauge against its variant: each repeat's runs paired, each pair named with
     cores: 2,
     adaptive: [adaptive('gauge', 0.8, 4), variant(1.0, 6, { fillRetriesOneCore: 0 })],
   }
-  const c = variantComparison([row, other])
-  t.is(c.pairs.length, 2)
-  t.true(Math.abs((c.pairs[0]?.ratio?.median ?? 0) - 1.2) < 1e-9, 'gauge 90/s against the variant 75/s')
+  const pairs = variantPairs([row, other])
+  const c = summariseVariantPairs(pairs)
+  t.is(pairs.length, 2)
+  t.true(Math.abs((pairs[0]?.ratio?.median ?? 0) - 1.2) < 1e-9, 'gauge 90/s against the variant 75/s')
   t.is(c.gaugeHigher, 1)
   t.deepEqual(c.meetsGoal, { gauge: 0, variant: 1 })
   result.results.push(other)

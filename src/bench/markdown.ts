@@ -2,16 +2,24 @@
 
 import { GAUGE_GOAL } from './shortfalls.js'
 import { nativeAtSettledSizes } from './stats.js'
-import { passVerdict, variantComparison, verdictLines } from './summary.js'
+import {
+  passVerdict,
+  summariseVariantPairs,
+  type VariantPair,
+  variantPairs,
+  verdictLines,
+} from './summary.js'
 import type { BenchResult, PeerResult, ProfileCoresResult, Spread } from './types.js'
 
 export const num = (x: number | null | undefined, digits = 1): string =>
   x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits)
 
 /** A spread as "median (min–max)", or the median alone when there was one value. */
-export function eff(s: Spread | null | undefined): string {
+export function eff(s: Spread | null | undefined, digits = 2): string {
   if (!s) return '—'
-  return s.n > 1 ? `${s.median.toFixed(2)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : s.median.toFixed(2)
+  return s.n > 1
+    ? `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`
+    : s.median.toFixed(digits)
 }
 
 function thr(s: Spread | null | undefined): string {
@@ -337,17 +345,18 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
 
 /** The A/B section: gauge against its variant, for the pairs that ran one (`--variant`). */
 function variantLines(rows: ProfileCoresResult[]): string[] {
-  const c = variantComparison(rows)
-  if (c.pairs.length === 0) return []
-  const f = (s: Spread | null, digits = 2) =>
-    s
-      ? s.n > 1
-        ? `${num(s.median, digits)} (${num(s.min, digits)}–${num(s.max, digits)})`
-        : num(s.median, digits)
-      : '—'
-  const variants = [...new Set(c.pairs.map((p) => p.options))]
+  const pairs = variantPairs(rows)
+  if (pairs.length === 0) return []
+  const variants = [...new Set(pairs.map((p) => p.options))]
   const one = variants.length === 1
-  const lines = [
+  const summary = (label: string, of: VariantPair[]) => {
+    const s = summariseVariantPairs(of)
+    return (
+      `gauge / variant over ${of.length} pairs${label}: median ${eff(s.ratio)}; gauge higher on ${s.gaugeHigher}. ` +
+      `≥ ${GAUGE_GOAL} of the best static pool: gauge on ${s.meetsGoal.gauge}, the variant on ${s.meetsGoal.variant}.`
+    )
+  }
+  return [
     '',
     '## gauge against its variant',
     '',
@@ -357,23 +366,19 @@ function variantLines(rows: ProfileCoresResult[]): string[] {
     '',
     `| profile | cores |${one ? '' : ' variant |'} gauge | variant | gauge / variant | gauge size | variant size |`,
     `|---|---:|${one ? '' : '---|'}---|---|---|---|---|`,
-    ...c.pairs.map(
+    ...pairs.map(
       (p) =>
-        `| ${p.profile} | ${cores(p.cores)} |${one ? '' : ` ${p.options} |`} ${f(p.gauge)} | ${f(p.variant)} | ${f(p.ratio)} | ${f(p.gaugeSize, 0)} | ${f(p.variantSize, 0)} |`,
+        `| ${p.profile} | ${cores(p.cores)} |${one ? '' : ` ${p.options} |`} ${eff(p.gauge)} | ${eff(p.variant)} | ${eff(p.ratio)} | ${eff(p.gaugeSize, 0)} | ${eff(p.variantSize, 0)} |`,
     ),
-  ]
-  const summary = (label: string, pairs: ProfileCoresResult[]) => {
-    const s = variantComparison(pairs)
-    return (
-      `gauge / variant over ${s.pairs.length} pairs${label}: median ${f(s.ratio)}; gauge higher on ${s.gaugeHigher}. ` +
-      `≥ ${GAUGE_GOAL} of the best static pool: gauge on ${s.meetsGoal.gauge}, the variant on ${s.meetsGoal.variant}.`
-    )
-  }
-  const withOptions = (o: string) =>
-    rows.filter((r) => c.pairs.some((p) => p.options === o && p.profile === r.profile && p.cores === r.cores))
-  lines.push(
     '',
-    ...(one ? [summary('', rows)] : variants.map((o) => `- ${summary(` with ${o}`, withOptions(o))}`)),
-  )
-  return lines
+    ...(one
+      ? [summary('', pairs)]
+      : variants.map(
+          (o) =>
+            `- ${summary(
+              ` with ${o}`,
+              pairs.filter((p) => p.options === o),
+            )}`,
+        )),
+  ]
 }

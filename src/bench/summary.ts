@@ -162,13 +162,8 @@ export interface VariantPair {
   variantSize: Spread | null
 }
 
-/** Per pair and over pairs: gauge / its variant, each repeat's runs paired. Empty without a variant. */
-export function variantComparison(rows: ProfileCoresResult[]): {
-  pairs: VariantPair[]
-  ratio: Spread | null
-  gaugeHigher: number
-  meetsGoal: { gauge: number; variant: number }
-} {
+/** Per pair: gauge / its variant, each repeat's runs paired. Empty without a variant. */
+export function variantPairs(rows: ProfileCoresResult[]): VariantPair[] {
   const pairs: VariantPair[] = []
   for (const r of rows) {
     const g = r.adaptive.find((a) => a.policy === 'gauge')
@@ -193,9 +188,17 @@ export function variantComparison(rows: ProfileCoresResult[]): {
       variantSize: spread(v.runs.map((x) => x.meanSteadySize)),
     })
   }
+  return pairs
+}
+
+/** Over pairs: the median of their gauge / variant, how often gauge is higher, and each at the goal. */
+export function summariseVariantPairs(pairs: VariantPair[]): {
+  ratio: Spread | null
+  gaugeHigher: number
+  meetsGoal: { gauge: number; variant: number }
+} {
   const medians = pairs.map((p) => p.ratio?.median ?? null)
   return {
-    pairs,
     ratio: spread(medians),
     gaugeHigher: medians.filter((m) => m !== null && m > 1).length,
     meetsGoal: {
