@@ -11,6 +11,7 @@ import {
   passDisagreement,
 } from '../src/bench/combine.js'
 import { fullConfig } from '../src/bench/config.js'
+import { cpuShares, parseProcStat, stolenSummary } from '../src/bench/host-cpu.js'
 import { merge } from '../src/bench/index.js'
 import { describeError } from '../src/bench/load.js'
 import { markdownReport } from '../src/bench/markdown.js'
@@ -200,6 +201,82 @@ test('markdown and SVG carry the headline, the cliff and the policies', (t) => {
   t.true(svg.includes('N ≥ 512 (cliff)'))
   t.true(svg.includes('N ≥ 2048 not run'))
   t.is((svg.match(/<g><title>/g) ?? []).length, 3, 'one marker per adaptive policy')
+})
+
+const procStat = (name: string) => readFileSync(path.join(__dirname, 'fixtures', 'bench', name), 'utf8')
+
+test("/proc/stat per CPU: busy, idle and stolen ticks, and each CPU's shares between two reads", (t) => {
+  const before = parseProcStat(procStat('proc-stat-before.txt'))
+  const after = parseProcStat(procStat('proc-stat-after.txt'))
+  // The aggregate "cpu" line and the other kinds of line are not CPUs.
+  t.deepEqual([...before.keys()], [0, 1])
+  // cpu0 31195 0 5515 36005 84 0 66 578: user + nice + system + irq + softirq; idle + iowait; steal.
+  t.deepEqual(before.get(0), { busy: 31195 + 5515 + 66, idle: 36005 + 84, steal: 578 })
+  // Captured 5 s apart while a one-core bench ran: CPU 0 had 475 busy, 23 idle, 2 stolen ticks of 500.
+  const shares = cpuShares(before, after)
+  t.deepEqual(shares[0], { cpu: 0, busy: 0.95, idle: 0.046, steal: 0.004 })
+  t.is(shares.length, 2)
+  for (const s of shares) t.true(Math.abs(s.busy + s.idle + s.steal - 1) <= 0.002)
+})
+
+test('/proc/stat: a CPU line without steal, garbled, new, or gone backwards is not measured', (t) => {
+  const parsed = parseProcStat('cpu0 1 2 3 4 5 6 7\ncpu1 1 2 3 4 5 6 7 x\ncpu2 10 0 10 80 0 0 0 0 0 0\n')
+  t.deepEqual([...parsed.keys()], [2], 'cpu0 has no steal field (old kernel); cpu1 is garbled')
+  const before = parseProcStat('cpu2 10 0 10 80 0 0 0 0 0 0\ncpu3 50 0 0 50 0 0 0 0 0 0\n')
+  const after = parseProcStat(
+    'cpu2 40 0 20 130 0 0 0 10 0 0\ncpu3 1 0 0 1 0 0 0 0 0 0\ncpu4 1 0 0 1 0 0 0 0\n',
+  )
+  // cpu3's counters went back (offline and back); cpu4 was not there before.
+  t.deepEqual(cpuShares(before, after), [{ cpu: 2, busy: 0.4, idle: 0.5, steal: 0.1 }])
+  t.deepEqual(cpuShares(before, before), [], 'no tick between the reads says nothing')
+})
+
+test("stolen time: per pair over Python's CPUs only, the median and the most, in the report", (t) => {
+  const result = fixture()
+  const row = result.results[0] as ProfileCoresResult
+  const measured: ProfileCoresResult[] = [
+    {
+      ...row,
+      hostCpu: [
+        { cpu: 0, busy: 0.9, idle: 0, steal: 0.1 },
+        { cpu: 1, busy: 0.2, idle: 0.3, steal: 0.5 },
+      ],
+    },
+    {
+      ...row,
+      profile: 'voice',
+      cores: 2,
+      cpus: [0, 1],
+      hostCpu: [
+        { cpu: 0, busy: 0.98, idle: 0, steal: 0.02 },
+        { cpu: 1, busy: 0.96, idle: 0, steal: 0.04 },
+      ],
+    },
+    { ...row, profile: 'rag' },
+  ]
+  const s = stolenSummary(measured)
+  // CPU 1 is Node's in the one-core pair: its 50 % is not Python's loss.
+  t.deepEqual(s?.pairs, [
+    { profile: 'balanced', cores: 1, stolen: 0.1 },
+    { profile: 'voice', cores: 2, stolen: 0.03 },
+  ])
+  t.is(s?.median, 0.065)
+  t.deepEqual(s?.most, { profile: 'balanced', cores: 1, stolen: 0.1 })
+  t.is(stolenSummary([row]), null)
+  t.false(markdownReport(result, 'charts').includes('## Host CPU'), 'not measured: no section, no claim')
+  const md = markdownReport({ ...result, results: measured }, 'charts')
+  t.regex(
+    md,
+    /the hypervisor took 6\.5 % of the time of the CPUs Python ran on, median over 2 pairs; most in balanced on 1 core, 10\.0 %/,
+  )
+  t.regex(
+    md,
+    /\| balanced \| 1 \| CPU 0: 10\.0 % \/ 0\.0 % \/ 90\.0 % \| CPU 1: 50\.0 % \/ 30\.0 % \/ 20\.0 % \|/,
+  )
+  t.regex(
+    md,
+    /\| voice \| 2 \| CPU 0: 2\.0 % \/ 0\.0 % \/ 98\.0 %; CPU 1: 4\.0 % \/ 0\.0 % \/ 96\.0 % \| — \|/,
+  )
 })
 
 test('rotated: each repeat starts one further along, so no policy always runs first', (t) => {

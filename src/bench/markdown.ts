@@ -1,5 +1,6 @@
 /** The Markdown report of a bench run. */
 
+import { stolenSummary } from './host-cpu.js'
 import { GAUGE_GOAL } from './shortfalls.js'
 import { nativeAtSettledSizes } from './stats.js'
 import {
@@ -105,6 +106,7 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
     '',
     `**${env.shared}**`,
     '',
+    ...stolenLines(rows),
     ...(env.dirty && env.dirty.length > 0
       ? [`Uncommitted changes in the working tree when the run started: ${env.dirty.join('; ')}.`, '']
       : []),
@@ -312,6 +314,8 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
     }
   }
 
+  push(...hostCpuLines(rows))
+
   const profiles = [...new Set(rows.filter((r) => !r.unavailable).map((r) => r.profile))]
   if (profiles.length > 0) {
     push('', '## Charts', '')
@@ -343,6 +347,46 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
   return `${lines.join('\n')}\n`
 }
 
+/** A share to a tenth of a per cent: stolen time is often a few per cent. */
+const pct1 = (share: number) => `${(share * 100).toFixed(1)} %`
+
+/** How much of Python's CPUs the host took during the run, under the shared-machine warning. */
+function stolenLines(rows: ProfileCoresResult[]): string[] {
+  const s = stolenSummary(rows)
+  if (!s) return []
+  return [
+    `Measured (/proc/stat): the hypervisor took ${pct1(s.median)} of the time of the CPUs Python ran on, median over ` +
+      `${s.pairs.length} pair${s.pairs.length === 1 ? '' : 's'}; most in ${s.most.profile} on ${s.most.cores} ` +
+      `core${s.most.cores === 1 ? '' : 's'}, ${pct1(s.most.stolen)} (per pair: "Host CPU" below). A static pool and ` +
+      'a policy lose that time alike, but not at the same moments.',
+    '',
+  ]
+}
+
+/** Per pair, each CPU's time while it ran: stolen by the hypervisor, idle, busy. */
+function hostCpuLines(rows: ProfileCoresResult[]): string[] {
+  const measured = rows.filter((r) => r.hostCpu && r.hostCpu.length > 0)
+  if (measured.length === 0) return []
+  const cell = (r: ProfileCoresResult, python: boolean) => {
+    const of = (r.hostCpu ?? []).filter((c) => r.cpus.includes(c.cpu) === python)
+    return of.length === 0
+      ? '—'
+      : of.map((c) => `CPU ${c.cpu}: ${pct1(c.steal)} / ${pct1(c.idle)} / ${pct1(c.busy)}`).join('; ')
+  }
+  return [
+    '',
+    '## Host CPU during each pair',
+    '',
+    "Each CPU's time from the pair's start to its end (/proc/stat): stolen (the hypervisor ran something else while " +
+      'the CPU had work) / idle / busy (anything in this machine, the companion included). Node runs on the CPUs ' +
+      'Python does not use, when there are any.',
+    '',
+    "| profile | cores | Python's CPUs: stolen / idle / busy | other CPUs: stolen / idle / busy |",
+    '|---|---:|---|---|',
+    ...measured.map((r) => `| ${r.profile} | ${r.cores} | ${cell(r, true)} | ${cell(r, false)} |`),
+  ]
+}
+
 /** The A/B section: gauge against its variant, for the pairs that ran one (`--variant`). */
 function variantLines(rows: ProfileCoresResult[]): string[] {
   const pairs = variantPairs(rows)
@@ -352,7 +396,7 @@ function variantLines(rows: ProfileCoresResult[]): string[] {
   const summary = (label: string, of: VariantPair[]) => {
     const s = summariseVariantPairs(of)
     return (
-      `gauge / variant over ${of.length} pairs${label}: median ${eff(s.ratio)}; gauge higher on ${s.gaugeHigher}. ` +
+      `gauge / variant over ${of.length} pair${of.length === 1 ? '' : 's'}${label}: median ${eff(s.ratio)}; gauge higher on ${s.gaugeHigher}. ` +
       `≥ ${GAUGE_GOAL} of the best static pool: gauge on ${s.meetsGoal.gauge}, the variant on ${s.meetsGoal.variant}.`
     )
   }

@@ -1,6 +1,7 @@
 /** Orchestration: every profile × core count, in order; results aggregated as they come. */
 import { pinNodeAwayFrom } from './affinity.js'
 import { ALL_PROFILES, cpusFor, plannedMs, policiesOf } from './config.js'
+import { cpuShares, readCpuTicks } from './host-cpu.js'
 import { describeError } from './load.js'
 import type { Progress } from './progress.js'
 import {
@@ -48,6 +49,7 @@ export async function runAll(cfg: BenchConfig, ctx: RunContext): Promise<Profile
   for (const [i, { profile, cores }] of combos.entries()) {
     const label = `${profile} · ${cores} core${cores > 1 ? 's' : ''} (${i + 1}/${combos.length})`
     const nodeCpus = pinNodeAwayFrom(cpusFor(cores))
+    const ticksBefore = readCpuTicks()
     const result = await runOne(profile, cores, cfg, ctx, label, i).catch((error: unknown) => {
       // One pair that fails must not cost the rest of a long run: record why, go on.
       const why = `failed: ${describeError(error)}`
@@ -55,6 +57,8 @@ export async function runAll(cfg: BenchConfig, ctx: RunContext): Promise<Profile
       return { ...emptyResult(profile, cores), unavailable: why }
     })
     result.nodeCpus = nodeCpus
+    const ticksAfter = readCpuTicks()
+    if (ticksBefore && ticksAfter) result.hostCpu = cpuShares(ticksBefore, ticksAfter)
     results.push(result)
     await ctx.onResult?.(result)
   }

@@ -1,5 +1,6 @@
 /** The result model of `gilgauge bench` (written as JSON; the Markdown and SVG are made from it). */
 import type { GaugeOptions } from '../control/gauge.js'
+import type { CpuShare } from './host-cpu.js'
 
 /** 'gauge-variant': gauge with the options of `BenchConfig.gaugeVariant`, run beside gauge (an A/B). */
 export type AdaptivePolicyName = 'gauge' | 'paper' | 'betapool' | 'gauge-variant'
@@ -135,6 +136,11 @@ export interface ProfileCoresResult {
   cpus: number[]
   /** Where this Node process (load generator, bridge, monitor) ran meanwhile. */
   nodeCpus?: string
+  /**
+   * Each CPU's time while the pair ran (/proc/stat): busy, idle, and stolen by the hypervisor. Absent in
+   * results written before it was recorded, or where /proc/stat cannot be read.
+   */
+  hostCpu?: CpuShare[]
   /**
    * Set when the profile was not measured: it cannot run here (missing dependency or model), or the run
    * failed ("failed: …", with the error); nothing else is then filled in.
