@@ -669,8 +669,8 @@ test("gauge against its variant: each repeat's runs paired, each pair named with
   const merged = markdownReport(result, 'charts')
   t.regex(merged, /Each pair's variant is named in its row\./)
   t.regex(merged, /\| balanced \| 2 \| handoffShedAbove=null \| 0\.80 \| 1\.00 \| 0\.80 \| 4 \| 6 \|/)
-  t.regex(merged, /- gauge \/ variant over 1 pairs with fillRetriesOneCore=0: median 1\.20/)
-  t.regex(merged, /- gauge \/ variant over 1 pairs with handoffShedAbove=null: median 0\.80/)
+  t.regex(merged, /- gauge \/ variant over 1 pair with fillRetriesOneCore=0: median 1\.20/)
+  t.regex(merged, /- gauge \/ variant over 1 pair with handoffShedAbove=null: median 0\.80/)
 })
 
 test("the variant's options reach the policy it runs", async (t) => {
