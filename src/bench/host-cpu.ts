@@ -6,7 +6,7 @@
  * results it explains.
  */
 import { readFileSync } from 'node:fs'
-import { median } from './stats.js'
+import { median, round } from './stats.js'
 
 /** One CPU's counters from /proc/stat, in USER_HZ ticks since boot. */
 export interface CpuTicks {
@@ -64,8 +64,6 @@ export function readCpuTicks(path = '/proc/stat'): Map<number, CpuTicks> | null 
   }
 }
 
-const share = (part: number, whole: number) => Math.round((part / whole) * 1000) / 1000
-
 /**
  * Each CPU's shares between two reads, for the CPUs present in both with ticks between them (a span too
  * short for one tick says nothing), in CPU order.
@@ -81,7 +79,12 @@ export function cpuShares(before: Map<number, CpuTicks>, after: Map<number, CpuT
     const total = busy + idle + steal
     // Counters only grow; a negative delta is a CPU that went offline and came back (counters reset).
     if (total <= 0 || busy < 0 || idle < 0 || steal < 0) continue
-    shares.push({ cpu, busy: share(busy, total), idle: share(idle, total), steal: share(steal, total) })
+    shares.push({
+      cpu,
+      busy: round(busy / total),
+      idle: round(idle / total),
+      steal: round(steal / total),
+    })
   }
   return shares
 }
@@ -90,7 +93,7 @@ export function cpuShares(before: Map<number, CpuTicks>, after: Map<number, CpuT
 export function stolenShare(shares: CpuShare[], cpus: number[]): number | null {
   const of = shares.filter((s) => cpus.includes(s.cpu))
   if (of.length === 0) return null
-  return Math.round((of.reduce((sum, s) => sum + s.steal, 0) / of.length) * 1000) / 1000
+  return round(of.reduce((sum, s) => sum + s.steal, 0) / of.length)
 }
 
 /** The stolen share of the CPUs a pair's Python process ran on, per measured pair, and their median. */
@@ -110,5 +113,5 @@ export function stolenSummary(
   const most = pairs.reduce<StolenSummary['most'] | null>((m, p) => (m && m.stolen >= p.stolen ? m : p), null)
   const mid = median(pairs.map((p) => p.stolen))
   if (!most || mid === null) return null
-  return { pairs, median: Math.round(mid * 1000) / 1000, most }
+  return { pairs, median: round(mid), most }
 }
