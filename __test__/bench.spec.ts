@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import test from 'ava'
+import { pinNodeAwayFrom } from '../src/bench/affinity.js'
 import {
   type CombinedPair,
   combinedMarkdown,
@@ -201,6 +202,30 @@ test('markdown and SVG carry the headline, the cliff and the policies', (t) => {
   t.true(svg.includes('N ≥ 512 (cliff)'))
   t.true(svg.includes('N ≥ 2048 not run'))
   t.is((svg.match(/<g><title>/g) ?? []).length, 3, 'one marker per adaptive policy')
+})
+
+/** The CPUs this process may run on, from /proc/self/status (e.g. "1" or "0-1"). */
+const allowedCpus = () => /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]
+
+test('Node is pinned off the Python CPUs pair after pair, not onto them once pinned', (t) => {
+  const cpus = os.cpus().length
+  if (cpus < 2) {
+    t.pass('one CPU: nothing to pin away from')
+    return
+  }
+  const last = cpus - 1
+  const every = `0-${last}`
+  try {
+    t.is(pinNodeAwayFrom([0]), `Node on CPU ${Array.from({ length: last }, (_, i) => i + 1).join(',')}`)
+    // The second pair used to read this process's own affinity as the machine and pin Node onto CPU 0.
+    t.is(pinNodeAwayFrom([0]), `Node on CPU ${Array.from({ length: last }, (_, i) => i + 1).join(',')}`)
+    t.is(allowedCpus(), last === 1 ? '1' : `1-${last}`)
+    // A pair on every CPU lets Node run anywhere again.
+    t.is(pinNodeAwayFrom(Array.from({ length: cpus }, (_, i) => i)), 'Node shares all CPUs')
+    t.is(allowedCpus(), every)
+  } finally {
+    spawnSync('taskset', ['-a', '-p', '-c', every, String(process.pid)])
+  }
 })
 
 const procStat = (name: string) => readFileSync(path.join(__dirname, 'fixtures', 'bench', name), 'utf8')
