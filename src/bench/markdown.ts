@@ -31,8 +31,8 @@ function thr(s: Spread | null | undefined): string {
     : s.median.toFixed(digits)
 }
 
-const pct = (x: number | null | undefined): string =>
-  x === null || x === undefined ? '—' : `${(x * 100).toFixed(0)} %`
+const pct = (x: number | null | undefined, digits = 0): string =>
+  x === null || x === undefined ? '—' : `${(x * 100).toFixed(digits)} %`
 const peer = (r: ProfileCoresResult, mode: string): PeerResult | undefined =>
   r.peers.find((p) => p.mode === mode)
 const cores = (n: number) => `${n}`
@@ -347,17 +347,14 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
   return `${lines.join('\n')}\n`
 }
 
-/** A share to a tenth of a per cent: stolen time is often a few per cent. */
-const pct1 = (share: number) => `${(share * 100).toFixed(1)} %`
-
 /** How much of Python's CPUs the host took during the run, under the shared-machine warning. */
 function stolenLines(rows: ProfileCoresResult[]): string[] {
   const s = stolenSummary(rows)
   if (!s) return []
   return [
-    `Measured (/proc/stat): the hypervisor took ${pct1(s.median)} of the time of the CPUs Python ran on, median over ` +
+    `Measured (/proc/stat): the hypervisor took ${pct(s.median, 1)} of the time of the CPUs Python ran on, median over ` +
       `${s.pairs.length} pair${s.pairs.length === 1 ? '' : 's'}; most in ${s.most.profile} on ${s.most.cores} ` +
-      `core${s.most.cores === 1 ? '' : 's'}, ${pct1(s.most.stolen)} (per pair: "Host CPU" below). A static pool and ` +
+      `core${s.most.cores === 1 ? '' : 's'}, ${pct(s.most.stolen, 1)} (per pair: "Host CPU" below). A static pool and ` +
       'a policy lose that time alike, but not at the same moments.',
     '',
   ]
@@ -371,7 +368,7 @@ function hostCpuLines(rows: ProfileCoresResult[]): string[] {
     const of = (r.hostCpu ?? []).filter((c) => r.cpus.includes(c.cpu) === python)
     return of.length === 0
       ? '—'
-      : of.map((c) => `CPU ${c.cpu}: ${pct1(c.steal)} / ${pct1(c.idle)} / ${pct1(c.busy)}`).join('; ')
+      : of.map((c) => `CPU ${c.cpu}: ${pct(c.steal, 1)} / ${pct(c.idle, 1)} / ${pct(c.busy, 1)}`).join('; ')
   }
   return [
     '',
