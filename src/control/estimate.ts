@@ -2,13 +2,15 @@
  * The feed-forward half of the gauge policy: from one interval's decomposition, how many threads the
  * workload needs (DESIGN.md §4).
  *
- * Per task, the bridge measures the task's cpu and wall exactly; wall − cpu is genuine wait plus contention.
- * The window splits it: the pool's worker threads' off-CPU time over the same interval, in its classes
- * (io + sleep genuine; runq, gil, lock contention), gives each class's share of a task's wall − cpu.
- * Scaling the window's io + sleep by task cpu / window cpu instead reads the wait short by the share of the
- * process's CPU spent outside tasks (the companion's reader and writer threads, the workers between tasks),
- * and that share moves with throughput: measured on one core, balanced (a 0.1 ms sleep) read 0.04–0.06 ms,
- * and sensor fusion's 22 ms sleep read 11–19 ms, falling as the per-task CPU rose (a "new workload").
+ * Within a window, times are summed over busy threads; per task, (io + sleep)/cpu is the same ratio as over
+ * the sums, so the ratio of sums is the estimator (idle workers are not in the sums). The sums keep the CPU
+ * of threads that run no tasks (the companion's reader and writer) and of workers between tasks: that CPU
+ * is serial work per call too, on the GIL and the cores, so the knee divides by it. `waitNs` is therefore
+ * the window's io + sleep in units of task CPU (× task cpu / window cpu), short of the task's own wait by
+ * the share of CPU spent outside tasks (balanced on one core: 0.03–0.07 ms for a 0.1 ms sleep). Reading
+ * the task's own wait (its wall − cpu split by the workers' classes) and dividing by the task's CPU alone
+ * was tried: io-heavy on one core read 1.04 ms for its 1 ms sleep, a knee of 52 against 9, and gauge grew
+ * to 64 threads where 16 is best; the bridge's per-call CPU, not the task's, fills the core there.
  *
  * Under a GIL one thread's GIL-held time serialises: N* = 1 + (io + sleep) / cpu. runq is not serial work:
  * on a busy core it is runnable threads waiting for the CPU the GIL holder uses — contention, like gil and
@@ -22,8 +24,7 @@
  * (cpu + wait) / g threads, and the cores, kept busy by cores × (cpu + wait) / cpu. The first to fill is the
  * bottleneck: N* = min of the two. For pure Python g = cpu and this is the formula above; unmeasured, g = cpu.
  */
-import { zeroTimes } from '../model/decompose.js'
-import { CLASSES, type ClassTimes, type Window } from '../model/types.js'
+import type { Window } from '../model/types.js'
 import type { ControlInput } from './policy.js'
 
 export interface Observation {
@@ -59,33 +60,8 @@ export interface Observation {
   backlog: boolean
 }
 
-/**
- * The window's times summed over the pool's worker threads (the tids that ran tasks in the interval); the
- * whole process's when none of them is in the window.
- */
-export function workerTimes(window: Window, busyNsByTid: ReadonlyMap<number, number>): ClassTimes {
-  let sum: ClassTimes | null = null
-  for (const thread of window.threads) {
-    if (!busyNsByTid.has(thread.tid)) continue
-    sum ??= zeroTimes()
-    for (const c of CLASSES) sum[c] += thread.times[c]
-  }
-  return sum ?? window.total.times
-}
-
-/**
- * How a task's genuine wait and runq are read from a window: `'task-wall'` splits the task's measured
- * wall − cpu by the worker threads' off-CPU classes; `'window-cpu'` (the estimator before) scales the whole
- * window's io + sleep and runq by task cpu / window cpu.
- */
-export type WaitSplit = 'task-wall' | 'window-cpu'
-
 /** Read one interval (`gil`: whether the process has one); null when it carries no usable CPU time. */
-export function observe(
-  input: ControlInput,
-  gil = gilEnabled(input, 'auto'),
-  split: WaitSplit = 'task-wall',
-): Observation | null {
+export function observe(input: ControlInput, gil = gilEnabled(input, 'auto')): Observation | null {
   const { window, tasks } = input
   if (tasks.meanCpuNs <= 0 || tasks.completions <= 0) return null
   const apparentWaitNs = Math.max(0, tasks.meanWallNs - tasks.meanCpuNs)
@@ -94,15 +70,15 @@ export function observe(
   const common = { throughput: tasks.throughput, p99Ns: tasks.p99Ns, backlog, apparentWaitNs }
   const t = window?.total.times
   if (window && t && t.cpu > 0) {
+    const perCpu = tasks.meanCpuNs / t.cpu
     const gilHeldNs = gilHeldCpuNs(window, tasks.meanCpuNs)
-    const { waitNs, runqNs } = splitWait(window, input, apparentWaitNs, split)
     return {
       ...common,
       source: 'window',
       cpuNs: tasks.meanCpuNs,
       gilHeldNs,
-      waitNs,
-      runqNs,
+      waitNs: (t.io + t.sleep) * perCpu,
+      runqNs: t.runq * perCpu,
       utilisation: bottleneckUtilisation(window, input.cores, gil),
       contentionShare: window.total.gilShare + window.total.lockShare + window.total.runqShare,
       handoffShare: handoffShare(window),
@@ -123,25 +99,6 @@ export function observe(
     gilShare: null,
     runqShare: null,
   }
-}
-
-/** A task's genuine wait (io + sleep) and runq (ns) from one window; see WaitSplit. */
-function splitWait(
-  window: Window,
-  input: ControlInput,
-  apparentWaitNs: number,
-  split: WaitSplit,
-): { waitNs: number; runqNs: number } {
-  if (split === 'window-cpu') {
-    const t = window.total.times
-    const perCpu = input.tasks.meanCpuNs / t.cpu
-    return { waitNs: (t.io + t.sleep) * perCpu, runqNs: t.runq * perCpu }
-  }
-  const w = workerTimes(window, input.tasks.busyNsByTid)
-  const offCpuNs = w.runq + w.gil + w.lock + w.io + w.sleep + w.other
-  if (offCpuNs <= 0) return { waitNs: 0, runqNs: 0 }
-  const perOffCpu = apparentWaitNs / offCpuNs
-  return { waitNs: (w.io + w.sleep) * perOffCpu, runqNs: w.runq * perOffCpu }
 }
 
 /**

@@ -146,12 +146,6 @@ export interface GaugeOptions {
    * cpu-leaning is flat from 4 to 64 (3 755–4 286/s), so a retried fill costs little where it does not pay.
    */
   fillRetriesOneCore: number
-  /**
-   * Read a task's genuine wait as its measured wall − cpu split by the worker threads' off-CPU classes
-   * (estimate.ts, `'task-wall'`); false: the window's io + sleep scaled by task cpu / window cpu, which reads
-   * the wait short by the share of CPU spent outside tasks (kept to compare the two in one run).
-   */
-  waitFromTaskWall: boolean
 }
 
 export const GAUGE_DEFAULTS: GaugeOptions = {
@@ -177,7 +171,6 @@ export const GAUGE_DEFAULTS: GaugeOptions = {
   trimMinThreadShare: 0.2,
   trimMinHandoff: 0.04,
   fillRetriesOneCore: 2,
-  waitFromTaskWall: true,
 }
 
 /** What was measured at one pool size in the current phase. */
@@ -312,7 +305,7 @@ export class GaugePolicy implements Policy {
         inputs: base,
       }
     }
-    const obs = observe(input, gil, opt.waitFromTaskWall ? 'task-wall' : 'window-cpu')
+    const obs = observe(input, gil)
     if (!obs) return { size, reason: 'interval not used: no task CPU time measured', inputs: base }
     const warming = this.stillWarming(input)
     if (warming)
