@@ -539,6 +539,17 @@ test("a pass's verdict over pairs: the goal against both yardsticks, and gauge a
   const lines = verdictLines(v).join('\n')
   t.regex(lines, /gauge ≥ 0\.95 of the best static pool on 1 \(against the held-out static run: 2 of 2\)/)
   t.regex(lines, /gauge \/ paper, pair by pair: median 1\.11 \(0\.98–1\.25\); gauge higher on 1 of 2/)
+  t.regex(
+    lines,
+    /declared 2 workload changes in 2 runs; .* 1 run declared one in the steady half and ran at 1\.00/,
+  )
+  t.regex(lines, /noted 1 smaller change as drift/)
+  // Without a change in a steady half there is no "ran at —" for it.
+  const calm = verdictLines(passVerdict([{ ...first, adaptive: [adaptive('gauge', 0.9, 4)] }], 10_000)).join(
+    '\n',
+  )
+  t.regex(calm, /declared 0 workload changes in 1 run; .* None was in a steady half; the runs ran at 0\.90 /)
+  t.notRegex(calm, /ran at —/)
 })
 
 test('--merge: one result of two runs that measured different pairs, each pair from the first run that has it', (t) => {

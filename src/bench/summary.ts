@@ -141,12 +141,17 @@ export function verdictLines(v: PassVerdict): string[] {
             'the spread of two runs of one configuration.',
         ]
       : []),
-    `- gauge declared ${v.phases.declared} workload changes in ${v.phases.runs} runs; the workloads here never change. ` +
-      `${v.phases.runsChangedInSteadyHalf} runs declared one in their steady half and ran at ${f(v.phases.efficiencyChanged)} of the ` +
-      `best static pool, the others at ${f(v.phases.efficiencyUnchanged)}. ` +
-      `It noted ${v.phases.drifts} smaller changes as drift, which keeps the phase.`,
+    `- gauge declared ${count(v.phases.declared, 'workload change')} in ${count(v.phases.runs, 'run')}; the workloads here never change. ` +
+      (v.phases.runsChangedInSteadyHalf > 0
+        ? `${count(v.phases.runsChangedInSteadyHalf, 'run')} declared one in the steady half and ran at ${f(v.phases.efficiencyChanged)} of the ` +
+          `best static pool, the others at ${f(v.phases.efficiencyUnchanged)}. `
+        : `None was in a steady half; the runs ran at ${f(v.phases.efficiencyUnchanged)} of the best static pool. `) +
+      `It noted ${count(v.phases.drifts, 'smaller change')} as drift, which keeps the phase.`,
   ]
 }
+
+/** "1 run", "2 runs". */
+const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`
 
 /** gauge against its variant (`--variant`) on one pair: the runs of each repeat paired. */
 export interface VariantPair {
