@@ -486,6 +486,21 @@ test('a fill that gains throughput beyond noise is kept even where the busy shar
   }
 })
 
+test('the up-probe adds probeStep × the size, at least one thread', (t) => {
+  const probes = (probeStep?: number) =>
+    simulate({
+      policy: new GaugePolicy({ ...KNEE, ...(probeStep === undefined ? {} : { probeStep }) }),
+      phases: [{ windows: 12, workload: ioEight }],
+      initialSize: 8,
+      plant: { noise: 0 },
+    })
+      .map((s) => /probing (\d+)/.exec(s.decision.reason)?.[1])
+      .filter((x) => x !== undefined)
+  // Settled at the knee, 8: by default one thread more (a tenth of 8, rounded, at least 1); with 1, double.
+  t.deepEqual(probes().slice(0, 1), ['9'])
+  t.deepEqual(probes(1).slice(0, 1), ['16'])
+})
+
 test("a probe is judged on its own intervals, not on the run's first one at the same size", (t) => {
   // Knee 1 + 20/10 = 3, started at 4; 4 does 15 % better than 3. The first interval counts half the
   // completions (the pool and the load start together); it was once averaged into the probe back to 4.

@@ -91,6 +91,8 @@ export interface GaugeOptions {
   probe: boolean
   /** Intervals spent at a probed size before judging it (their mean is compared). */
   probeWindows: number
+  /** The up-probe adds this share of the size (at least one thread). */
+  probeStep: number
   /**
    * Fill: grow while the bottleneck is busy less than this share of the time (null: never). The knee
    * assumes task times that vary little; with variable ones the curve keeps rising well past 1.5 × the
@@ -162,6 +164,7 @@ export const GAUGE_DEFAULTS: GaugeOptions = {
   phaseKneeRatio: 2,
   probe: true,
   probeWindows: 3,
+  probeStep: 0.1,
   headroom: 1.5,
   fillBelow: 0.95,
   fillCapKnees: 4,
@@ -486,7 +489,7 @@ export class GaugePolicy implements Policy {
       return { size: fill.to, reason: fill.reason }
     }
     if (this.options.probe && this.probeAllowed && this.quietIntervals >= 2) {
-      const step = Math.max(1, Math.round(0.1 * size))
+      const step = Math.max(1, Math.round(this.options.probeStep * size))
       // With a window, look past the knee; from task times alone, look below to expose contention.
       const to = clampSize(obs.source === 'window' ? size + step : size - step, input.min, input.max)
       if (to !== size && (to < size || (obs.backlog && to <= cap))) {
