@@ -4,6 +4,7 @@ import { stolenSummary } from './host-cpu.js'
 import { GAUGE_GOAL } from './shortfalls.js'
 import { nativeAtSettledSizes } from './stats.js'
 import {
+  count,
   passVerdict,
   summariseVariantPairs,
   type VariantPair,
@@ -353,8 +354,8 @@ function stolenLines(rows: ProfileCoresResult[]): string[] {
   if (!s) return []
   return [
     `Measured (/proc/stat): the hypervisor took ${pct(s.median, 1)} of the time of the CPUs Python ran on, median over ` +
-      `${s.pairs.length} pair${s.pairs.length === 1 ? '' : 's'}; most in ${s.most.profile} on ${s.most.cores} ` +
-      `core${s.most.cores === 1 ? '' : 's'}, ${pct(s.most.stolen, 1)} (per pair: "Host CPU" below). A static pool and ` +
+      `${count(s.pairs.length, 'pair')}; most in ${s.most.profile} on ${count(s.most.cores, 'core')}, ` +
+      `${pct(s.most.stolen, 1)} (per pair: "Host CPU" below). A static pool and ` +
       'a policy lose that time alike, but not at the same moments.',
     '',
   ]
@@ -393,7 +394,7 @@ function variantLines(rows: ProfileCoresResult[]): string[] {
   const summary = (label: string, of: VariantPair[]) => {
     const s = summariseVariantPairs(of)
     return (
-      `gauge / variant over ${of.length} pair${of.length === 1 ? '' : 's'}${label}: median ${eff(s.ratio)}; gauge higher on ${s.gaugeHigher}. ` +
+      `gauge / variant over ${count(of.length, 'pair')}${label}: median ${eff(s.ratio)}; gauge higher on ${s.gaugeHigher}. ` +
       `≥ ${GAUGE_GOAL} of the best static pool: gauge on ${s.meetsGoal.gauge}, the variant on ${s.meetsGoal.variant}.`
     )
   }

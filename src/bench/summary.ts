@@ -151,7 +151,7 @@ export function verdictLines(v: PassVerdict): string[] {
 }
 
 /** "1 run", "2 runs". */
-const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`
+export const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`
 
 /** gauge against its variant (`--variant`) on one pair: the runs of each repeat paired. */
 export interface VariantPair {
