@@ -9,8 +9,9 @@
  * the window's io + sleep in units of task CPU (× task cpu / window cpu), short of the task's own wait by
  * the share of CPU spent outside tasks (balanced on one core: 0.03–0.07 ms for a 0.1 ms sleep). Reading
  * the task's own wait (its wall − cpu split by the workers' classes) and dividing by the task's CPU alone
- * was tried: io-heavy on one core read 1.04 ms for its 1 ms sleep, a knee of 52 against 9, and gauge grew
- * to 64 threads where 16 is best; the bridge's per-call CPU, not the task's, fills the core there.
+ * was tried (benches/results/bench-task-wall-wait-io-heavy): io-heavy on one core read 1.04 ms for its 1 ms
+ * sleep, a knee of 59 against 12, and gauge jumped from 4 to 72 threads and ran at 0.77 of the best static
+ * pool (0.95 with this ratio); the bridge's per-call CPU, not the task's, fills the core there.
  *
  * Under a GIL one thread's GIL-held time serialises: N* = 1 + (io + sleep) / cpu. runq is not serial work:
  * on a busy core it is runnable threads waiting for the CPU the GIL holder uses — contention, like gil and
