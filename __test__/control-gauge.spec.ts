@@ -753,6 +753,10 @@ test('observe() reads the wait per unit of all the CPU a call costs, the non-tas
   t.is(Math.round(read?.runqNs ?? 0), 0.12e6)
   if (!read) throw new Error('the window carries CPU')
   t.true(Math.abs(read.waitNs / read.cpuNs - 0.1 / 0.14) < 1e-9)
+  // The decision records both: the knee's wait, and the task's own wall − cpu (sleep + runq), apart.
+  const inputs = new GaugePolicy().decide(input).inputs ?? {}
+  t.is(inputs.waitMs, 0.05)
+  t.is(inputs.apparentWaitMs, 0.3)
 })
 
 test('bottleneckUtilisation: the busier of the GIL (held share) and the cores (CPU / wall / cores)', (t) => {

@@ -34,6 +34,7 @@ export function gaugeEvidence(result: ProfileCoresResult): string {
     'source',
     'cpuMs',
     'waitMs',
+    'apparentWaitMs',
     'runqMs',
     'gilShare',
     'runqShare',

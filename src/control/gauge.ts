@@ -365,7 +365,10 @@ export class GaugePolicy implements Policy {
       source: obs.source,
       phase: this.phase,
       cpuMs: round3(obs.cpuNs / 1e6),
+      // The knee's wait: the window's io + sleep in units of task CPU (see estimate.ts), short of the
+      // task's own wait by the CPU spent outside tasks. apparentWaitMs is the task's own wall − cpu.
       waitMs: round3(obs.waitNs / 1e6),
+      apparentWaitMs: round3(obs.apparentWaitNs / 1e6),
       runqMs: round3(obs.runqNs / 1e6),
       waitPerCpu: round3(obs.waitNs / obs.cpuNs),
       gilShare: obs.gilShare === null ? null : round3(obs.gilShare),
