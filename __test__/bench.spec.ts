@@ -12,10 +12,12 @@ import {
   passDisagreement,
 } from '../src/bench/combine.js'
 import { fullConfig } from '../src/bench/config.js'
+import { costSplit, mainLoss } from '../src/bench/cost-split.js'
 import { cpuShares, parseProcStat, stolenSummary } from '../src/bench/host-cpu.js'
 import { merge } from '../src/bench/index.js'
 import { describeError } from '../src/bench/load.js'
 import { markdownReport } from '../src/bench/markdown.js'
+import { intervalCost, medianCost, parseProcessCpuTicks } from '../src/bench/process-cpu.js'
 import { adaptiveRun, staticSweep, type Target } from '../src/bench/runners.js'
 import { findShortfalls, reasonKind } from '../src/bench/shortfalls.js'
 import {
@@ -254,6 +256,62 @@ test('/proc/stat: a CPU line without steal, garbled, new, or gone backwards is n
   // cpu3's counters went back (offline and back); cpu4 was not there before.
   t.deepEqual(cpuShares(before, after), [{ cpu: 2, busy: 0.4, idle: 0.5, steal: 0.1 }])
   t.deepEqual(cpuShares(before, before), [], 'no tick between the reads says nothing')
+})
+
+test("/proc/<pid>/stat: every thread's CPU, ended threads included, counted from the name's last parenthesis", (t) => {
+  // Captured from a Python process after a thread spun 0.3 s and ended, then the main thread 0.2 s;
+  // time.process_time() read 0.587 s: utime 23 + stime 34 ticks.
+  const captured = procStat('proc-pid-stat-python.txt')
+  t.is(parseProcessCpuTicks(captured), 57)
+  // A thread name may hold spaces and parentheses (it is the program's to set).
+  t.is(parseProcessCpuTicks(captured.replace('(python3)', '(a) 1 2 (b c)')), 57)
+  t.is(parseProcessCpuTicks('not a stat line'), null)
+  t.is(parseProcessCpuTicks(captured.slice(0, captured.indexOf(' 23 34'))), null, 'cut before utime')
+  t.is(parseProcessCpuTicks(captured.replace(' 23 34 ', ' 23 x ')), null)
+})
+
+test('interval cost: CPU per completed task and busy CPUs, or nothing when it cannot be known', (t) => {
+  t.deepEqual(intervalCost(1000, 1570, 100, 1000), { cpuMsPerTask: 5.7, busyCpus: 0.57 })
+  t.is(intervalCost(null, 1570, 100, 1000), null, 'the process could not be read')
+  t.is(intervalCost(1000, 1570, 0, 1000), null, 'nothing completed')
+  t.is(intervalCost(1570, 1000, 100, 1000), null, 'a counter that went back is not a cost')
+  t.deepEqual(
+    medianCost([{ cpuMsPerTask: 1, busyCpus: 0.9 }, null, { cpuMsPerTask: 3, busyCpus: 0.5 }, undefined]),
+    { cpuMsPerTask: 2, busyCpus: 0.7 },
+  )
+  t.is(medianCost([null, undefined]), null)
+})
+
+test("where gauge's throughput went: the busy-CPU and per-task factors against the best static pool", (t) => {
+  const result = fixture()
+  const row = result.results[0] as ProfileCoresResult
+  const cost = (busyCpus: number, cpuMsPerTask: number) => ({ busyCpus, cpuMsPerTask })
+  t.is(costSplit(row), null, 'a result from before CPU was measured has no split')
+  // The best static pool (N = 4) busy 0.96–1.0 at 9.5–10.5 ms per task; gauge left a tenth of the CPU idle.
+  const best = row.confirmed?.[0]
+  if (best) best.costs = [cost(1, 10.5), cost(0.98, 10), cost(0.96, 9.5)]
+  const gauge = row.adaptive.find((a) => a.policy === 'gauge')
+  for (const run of gauge?.runs ?? []) run.steadyCost = cost(0.882, 10)
+  // paper paid more CPU per task at the same busy share.
+  const paper = row.adaptive.find((a) => a.policy === 'paper')
+  for (const run of paper?.runs ?? []) run.steadyCost = cost(0.98, 10.9)
+  const split = costSplit(row)
+  t.like(split, { busyRatio: 0.9, costRatio: 1, best: { n: 4 }, policy: { size: 5 } })
+  t.is(split && mainLoss(split), 'busy')
+  const paperSplit = costSplit(row, 'paper')
+  t.like(paperSplit, { busyRatio: 1, costRatio: 0.917 })
+  t.is(paperSplit && mainLoss(paperSplit), 'cost')
+  const md = markdownReport({ ...result, shortfalls: findShortfalls([row]) }, 'charts')
+  t.regex(
+    md,
+    /\| balanced \| 1 \| 0\.90 \| 4: 0\.98 \(0\.96–1\.00\) · 10\.0 \(9\.5–10\.5\) \| — · — \| \[5\] 0\.88 · 10\.0 \| 0\.90 \| 1\.00 \|/,
+  )
+  t.regex(md, /moved between its repeats by a median 10 % of its median/)
+  t.regex(md, /the larger factor is CPU left unused on 1 \(balanced 1 core\) and CPU per task on 0\./)
+  t.regex(
+    findShortfalls([row])[0]?.evidence ?? '',
+    /busy CPUs 0\.90 of the best static pool's, CPU per task 1\.00/,
+  )
 })
 
 test("stolen time: per pair over Python's CPUs only, the median and the most, in the report", (t) => {
@@ -638,6 +696,25 @@ test('a sweep whose calls start failing marks the point and the rest not run, wi
   t.is(points.at(-1)?.skipped, failed[0]?.skipped)
 })
 
+test("a run measures the Python process's CPU: busy CPUs over CPU per task is its throughput", async (t) => {
+  const spins = breakingTarget('spins')
+  const points = await staticSweep(spins, [1, 2], { ...shortRuns, measureMs: 1000 }, () => {})
+  const run = await adaptiveRun(spins, { static: 1 }, { ...shortRuns, policyMs: 3000 })
+  const measured = [
+    ...points.map((p) => ({ throughput: p.throughput, cost: p.cost })),
+    { throughput: run.throughput, cost: run.steadyCost },
+  ]
+  for (const { throughput, cost } of measured) {
+    const what = JSON.stringify({ throughput, cost })
+    // Each call spins 2 ms of its thread's CPU; the bridge adds little to that.
+    t.true(cost !== null && cost !== undefined && cost.cpuMsPerTask >= 2 && cost.cpuMsPerTask < 6, what)
+    // Pinned to one CPU, shared with the other tests: busy some of the time, never more than that CPU.
+    t.true(cost !== null && cost !== undefined && cost.busyCpus > 0 && cost.busyCpus <= 1.05, what)
+    const implied = ((cost?.busyCpus ?? 0) * 1000) / (cost?.cpuMsPerTask ?? 1)
+    t.true(Math.abs(implied / (throughput ?? 1) - 1) < 0.05, `${what}: implies ${implied}/s`)
+  }
+})
+
 test("a run's completions per second cover the whole run and add up to its whole-run throughput", async (t) => {
   const run = await adaptiveRun(breakingTarget('steady'), { static: 2 }, { ...shortRuns, policyMs: 3000 })
   const perSecond = run.completionsPerSecond ?? []
@@ -651,6 +728,8 @@ test("a run's completions per second cover the whole run and add up to its whole
     perSecond.reduce((a, b) => a + b, 0),
     Math.round(run.throughputWhole * 3),
   )
+  // A call that sleeps 5 ms costs the process far less than 5 ms of CPU.
+  t.true((run.steadyCost?.cpuMsPerTask ?? 99) < 2, JSON.stringify(run.steadyCost))
 })
 
 test("--variant: gauge options checked against gauge's own, with an error that names what to write", (t) => {

@@ -1,5 +1,6 @@
 /** The Markdown report of a bench run. */
 
+import { type CostSplit, costSplit, mainLoss } from './cost-split.js'
 import { stolenSummary } from './host-cpu.js'
 import { GAUGE_GOAL } from './shortfalls.js'
 import { nativeAtSettledSizes } from './stats.js'
@@ -208,6 +209,7 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
       )
     }
   }
+  push(...costLines(rows))
   if (result.missing.length > 0) {
     push('', '## Missing numbers', '', ...result.missing.map((m) => `- ${m}`))
   }
@@ -383,6 +385,60 @@ function hostCpuLines(rows: ProfileCoresResult[]): string[] {
     '|---|---:|---|---|',
     ...measured.map((r) => `| ${r.profile} | ${r.cores} | ${cell(r, true)} | ${cell(r, false)} |`),
   ]
+}
+
+/** CPU ms per task with the digits its size needs. */
+function msPerTask(s: Spread | null): string {
+  const m = s?.median
+  return eff(s, m === undefined || m >= 10 ? 1 : m >= 1 ? 2 : 3)
+}
+
+/** Where gauge's throughput went against the best static pool's: busy CPUs, CPU per task. */
+function costLines(rows: ProfileCoresResult[]): string[] {
+  const splits = rows.flatMap((r) => (r.unavailable ? [] : [costSplit(r)])).filter((s) => s !== null)
+  if (splits.length === 0) return []
+  const pair = (s: CostSplit) => `${s.profile} ${count(s.cores, 'core')}`
+  const short = splits.filter((s) => s.efficiency !== null && s.efficiency < GAUGE_GOAL)
+  const byLoss = (kind: 'busy' | 'cost') => short.filter((s) => mainLoss(s) === kind).map(pair)
+  const moved = splits
+    .map((s) => s.best.cpuMsPerTask)
+    .filter((c): c is Spread => c !== null && c.n > 1 && c.median > 0)
+    .map((c) => (c.max - c.min) / c.median)
+    .sort((a, b) => a - b)
+  const cell = (c: { busyCpus: Spread | null; cpuMsPerTask: Spread | null }) =>
+    `${eff(c.busyCpus)} · ${msPerTask(c.cpuMsPerTask)}`
+  const lines = [
+    '',
+    "## Where gauge's throughput went: busy CPUs and CPU per task",
+    '',
+    "Over each run's measured interval, from the Python process's CPU time (/proc/<pid>/stat): the CPUs it kept busy " +
+      '(CPU time / wall time) and the CPU it used per completed task. Throughput is the first divided by the second, so ' +
+      "gauge's efficiency is the product of the last two columns: busy ratio below 1, gauge left CPU unused (too few " +
+      'threads, or waits not covered); per-task ratio below 1, each task cost gauge more CPU (hand-offs of more threads, ' +
+      "or a slower draw of the host: the best static pool's own spread over its repeats shows how far the host alone moves it).",
+    '',
+    '| profile | cores | gauge | best static N: busy CPUs · CPU ms per task | held-out static: busy · ms per task | gauge [N]: busy · ms per task | busy ratio | per-task ratio |',
+    '|---|---:|---|---|---|---|---:|---:|',
+    ...splits.map(
+      (s) =>
+        `| ${s.profile} | ${s.cores} | ${num(s.efficiency, 2)} | ${s.best.n}: ${cell(s.best)} | ${cell(s.heldOut)} | [${num(s.policy.size, 0)}] ${cell(s.policy)} | ${num(s.busyRatio, 2)} | ${num(s.costRatio, 2)} |`,
+    ),
+    '',
+  ]
+  if (moved.length > 0)
+    lines.push(
+      `The best static pool's CPU per task moved between its repeats by a median ${pct(moved[Math.floor((moved.length - 1) / 2)])} ` +
+        `of its median (at most ${pct(moved.at(-1))}) over ${count(moved.length, 'pair')}.`,
+    )
+  if (short.length > 0) {
+    const busy = byLoss('busy')
+    const cost = byLoss('cost')
+    lines.push(
+      `Of the ${count(short.length, 'pair')} where gauge is below ${GAUGE_GOAL}, the larger factor is CPU left unused on ` +
+        `${busy.length}${busy.length > 0 ? ` (${busy.join(', ')})` : ''} and CPU per task on ${cost.length}${cost.length > 0 ? ` (${cost.join(', ')})` : ''}.`,
+    )
+  }
+  return lines
 }
 
 /** The A/B section: gauge against its variant, for the pairs that ran one (`--variant`). */

@@ -3,6 +3,7 @@ import { pinNodeAwayFrom } from './affinity.js'
 import { ALL_PROFILES, cpusFor, plannedMs, policiesOf } from './config.js'
 import { cpuShares, readCpuTicks } from './host-cpu.js'
 import { describeError } from './load.js'
+import { type IntervalCost, medianCost } from './process-cpu.js'
 import type { Progress } from './progress.js'
 import {
   adaptiveRun,
@@ -140,6 +141,7 @@ async function runOne(
   const refs = new Map<AdaptivePolicyName, Array<number | null>>(policies.map((p) => [p, []]))
   const errors = new Map<AdaptivePolicyName, string>()
   const confirmRuns = new Map<number, Array<number | null>>(candidates.map((n) => [n, []]))
+  const confirmCosts = new Map<number, Array<IntervalCost | null>>(candidates.map((n) => [n, []]))
   const confirmSkipped = new Map<number, string>()
   const heldOutRuns: HeldOutRun[] = []
   /** For each policy's runs, the held-out run of the same repeat. */
@@ -152,6 +154,7 @@ async function runOne(
       const [point] = await staticSweep(target, [n], cfg, () => {}, cfg.policyMs / 2)
       const t = point?.throughput ?? null
       confirmRuns.get(n)?.push(t)
+      confirmCosts.get(n)?.push(point?.cost ?? null)
       if (point?.skipped) confirmSkipped.set(n, point.skipped)
       if (t !== null && (bestThisRepeat === null || t > bestThisRepeat.throughput))
         bestThisRepeat = { n, throughput: t }
@@ -172,6 +175,7 @@ async function runOne(
           const run = await adaptiveRun(target, { static: heldOutN }, cfg)
           heldOut.throughput = run.throughput
           heldOut.completionsPerSecond = run.completionsPerSecond
+          heldOut.cost = run.steadyCost ?? null
         } catch (error) {
           heldOut.error = error instanceof Error ? error.message : String(error)
         }
@@ -197,7 +201,8 @@ async function runOne(
   result.confirmed = candidates.map((n) => {
     const measured = confirmRuns.get(n) ?? []
     const skipped = confirmSkipped.get(n)
-    return { n, throughput: spread(measured), runs: measured, ...(skipped ? { skipped } : {}) }
+    const costs = confirmCosts.get(n) ?? []
+    return { n, throughput: spread(measured), runs: measured, costs, ...(skipped ? { skipped } : {}) }
   })
   const best = confirmedBest(result.confirmed) ?? sweepBest
   result.best = best
@@ -235,6 +240,7 @@ function aggregateSweep(sizes: number[], passes: SweepPointRaw[][]): StaticPoint
       p99Ms: median(measured.map((p) => p.p99Ms).filter((v): v is number => v !== null)),
       pssMiB: median(measured.map((p) => p.pssMiB).filter((v): v is number => v !== null)),
       warmupMs: median(measured.map((p) => p.warmupMs).filter((v): v is number => v !== null)),
+      cost: medianCost(measured.map((p) => p.cost)),
     }
   })
 }

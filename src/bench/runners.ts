@@ -6,6 +6,7 @@ import type { PolicySpec } from '../control/factory.js'
 import { DecisionHistory } from '../control/history.js'
 import { PYTHON_MALLOC_ENV } from './config.js'
 import { ClosedLoop, sleep } from './load.js'
+import { type IntervalCost, intervalCost, processCpuMs } from './process-cpu.js'
 import { pssMiB } from './pss.js'
 import { convergenceTime, meanSize, percentile, round } from './stats.js'
 import type { AdaptivePolicyName, AdaptiveRun, BenchConfig, PeerMode, PeerRun } from './types.js'
@@ -63,6 +64,8 @@ export interface SweepPointRaw {
   p99Ms: number | null
   pssMiB: number | null
   warmupMs: number | null
+  /** The Python process's CPU over the measured interval. */
+  cost?: IntervalCost | null
   skipped?: string
 }
 
@@ -121,9 +124,11 @@ export async function staticSweep(
         continue
       }
       const warmupMs = performance.now() - t0
+      const cpu0 = processCpuMs(bridge.pid)
       const m0 = performance.now()
       await sleep(measureMs)
       const m1 = performance.now()
+      const cpu1 = processCpuMs(bridge.pid)
       if (skippedOnFailure(n)) continue
       const { completions, latencies } = loop.between(m0, m1)
       const pss = pssMiB(bridge.pid)
@@ -133,6 +138,7 @@ export async function staticSweep(
         p99Ms: nullableRound(percentile(latencies, 0.99)),
         pssMiB: pss,
         warmupMs: Math.round(warmupMs),
+        cost: intervalCost(cpu0, cpu1, completions, m1 - m0),
       })
       if (pss !== null && pss > cfg.pssLimitMiB) {
         stopReason = `not run: the Python process used ${Math.round(pss)} MiB PSS at N = ${n} (limit ${cfg.pssLimitMiB} MiB)`
@@ -186,9 +192,18 @@ export async function adaptiveRun(
   const loop = new ClosedLoop(bridge, target.profile, () => concurrencyFor(bridge.pool.size))
   let pss: number | null = null
   let finalSize: number
+  let cpuAtHalf: number | null = null
+  let cpuAtEnd: number | null = null
+  let halfReadAt = 0
+  let endReadAt = 0
   try {
     loop.start()
-    await sleep(cfg.policyMs)
+    await sleep(cfg.policyMs / 2)
+    cpuAtHalf = processCpuMs(bridge.pid)
+    halfReadAt = performance.now()
+    await sleep(t0 + cfg.policyMs - halfReadAt)
+    cpuAtEnd = processCpuMs(bridge.pid)
+    endReadAt = performance.now()
     pss = pssMiB(bridge.pid)
     finalSize = bridge.pool.size
   } finally {
@@ -217,6 +232,7 @@ export async function adaptiveRun(
     meanSteadySize: round(meanSize(sizeSeries, cfg.policyMs / 2, cfg.policyMs), 2),
     convergenceMs: convergenceTime(sizeSeries, finalSize),
     pssMiB: pss,
+    steadyCost: intervalCost(cpuAtHalf, cpuAtEnd, steady.completions, endReadAt - halfReadAt),
     resizes: sizeSeries.length - 1,
     sizeSeries,
     completionsPerSecond: Array.from(

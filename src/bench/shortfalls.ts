@@ -1,4 +1,5 @@
 /** Where gauge falls short (of 0.95 × best static, or of a peer), with what its decisions show. */
+import { costSplit } from './cost-split.js'
 import type { AdaptiveRun, ProfileCoresResult, Shortfall } from './types.js'
 
 export const GAUGE_GOAL = 0.95
@@ -52,9 +53,14 @@ export function gaugeEvidence(result: ProfileCoresResult): string {
   const sweepBest = result.sweepBest ? `, sweep's best point N=${result.sweepBest.n}` : ''
   const ref = gauge?.efficiencyRef?.median
   const heldOut = gauge?.efficiencyHeldOut?.median
+  const split = costSplit(result)
+  const cpu =
+    split?.busyRatio != null && split.costRatio != null
+      ? `busy CPUs ${split.busyRatio.toFixed(2)} of the best static pool's, CPU per task ${split.costRatio.toFixed(2)} (its / gauge's); `
+      : ''
   return (
     `${ref === undefined ? '' : `vs the best static pool of the same repeat ${ref.toFixed(2)}; `}` +
-    `${heldOut === undefined ? '' : `vs the held-out static run ${heldOut.toFixed(2)}; `}settled at ${run.finalSize} (mean ${run.meanSteadySize} over the steady half; ${best}${sweepBest}); ` +
+    `${heldOut === undefined ? '' : `vs the held-out static run ${heldOut.toFixed(2)}; `}${cpu}settled at ${run.finalSize} (mean ${run.meanSteadySize} over the steady half; ${best}${sweepBest}); ` +
     `steady-half decisions: ${top || 'none'}; last decision "${last?.reason ?? '—'}" on ${inputs || 'no inputs'}`
   )
 }

@@ -1,6 +1,7 @@
 /** The result model of `gilgauge bench` (written as JSON; the Markdown and SVG are made from it). */
 import type { GaugeOptions } from '../control/gauge.js'
 import type { CpuShare } from './host-cpu.js'
+import type { IntervalCost } from './process-cpu.js'
 
 /** 'gauge-variant': gauge with the options of `BenchConfig.gaugeVariant`, run beside gauge (an A/B). */
 export type AdaptivePolicyName = 'gauge' | 'paper' | 'betapool' | 'gauge-variant'
@@ -25,6 +26,8 @@ export interface StaticPoint {
   pssMiB: number | null
   /** How long the warm-up took (ms): at least the configured warm-up, until every thread had a task done. */
   warmupMs: number | null
+  /** The Python process's CPU per task and busy CPUs over the measured interval (medians over repeats). */
+  cost?: IntervalCost | null
   /** Set when the point was not measured, with the reason. */
   skipped?: string
 }
@@ -51,6 +54,8 @@ export interface AdaptiveRun {
   /** First time (ms) after which the size stayed within 5 % (at least ±1) of its final size; null if never moved. */
   convergenceMs: number | null
   pssMiB: number | null
+  /** The Python process's CPU per task and busy CPUs over the steady half (absent in older results). */
+  steadyCost?: IntervalCost | null
   resizes: number
   /** [ms since start, size] at every change. */
   sizeSeries: Array<[number, number]>
@@ -127,6 +132,8 @@ export interface HeldOutRun {
   throughput: number | null
   /** As AdaptiveRun's: a fixed pool's drift within the run, beside the policies' runs. */
   completionsPerSecond?: number[]
+  /** As AdaptiveRun's steadyCost. */
+  cost?: IntervalCost | null
   error?: string
 }
 
@@ -164,6 +171,8 @@ export interface ProfileCoresResult {
     n: number
     throughput: Spread | null
     runs: Array<number | null>
+    /** Each run's CPU per task and busy CPUs, in the order of `runs` (absent in older results). */
+    costs?: Array<IntervalCost | null>
     /** Why a run of this candidate measured nothing (null in `runs`), e.g. the warm-up cap from a cold pool. */
     skipped?: string
   }>
