@@ -6,6 +6,7 @@
  * task cost more — hand-offs of too many threads, or a slower draw of a shared host). The best static
  * pool's own spread of CPU per task over its repeats shows how much the host alone moves that cost.
  */
+import type { IntervalCost } from './process-cpu.js'
 import { round, spread } from './stats.js'
 import type { AdaptivePolicyName, ProfileCoresResult, Spread } from './types.js'
 
@@ -33,7 +34,7 @@ export function costSplit(r: ProfileCoresResult, policy: AdaptivePolicyName = 'g
   const bestRuns = r.confirmed?.find((c) => c.n === r.best?.n)?.costs ?? []
   const runs = a?.runs.map((x) => x.steadyCost) ?? []
   if (!r.best || !a || bestRuns.every((c) => !c) || runs.every((c) => !c)) return null
-  const field = (costs: Array<{ busyCpus: number; cpuMsPerTask: number } | null | undefined>) => ({
+  const field = (costs: Array<IntervalCost | null | undefined>) => ({
     busyCpus: spread(costs.map((c) => c?.busyCpus)),
     cpuMsPerTask: spread(costs.map((c) => c?.cpuMsPerTask)),
   })
