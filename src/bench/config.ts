@@ -47,6 +47,7 @@ export function fullConfig(): BenchConfig {
     processCounts: [1, 2, 4],
     confirmTop: 3,
     pssLimitMiB: 4096,
+    speedProbe: true,
   }
 }
 

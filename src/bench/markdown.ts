@@ -1,11 +1,13 @@
 /** The Markdown report of a bench run. */
 
 import { type CostSplit, costSplit, mainLoss } from './cost-split.js'
+import { adjustedVerdict, speedAdjusted } from './host-adjust.js'
 import { stolenSummary } from './host-cpu.js'
 import { GAUGE_GOAL } from './shortfalls.js'
 import { nativeAtSettledSizes } from './stats.js'
 import {
   count,
+  LABEL,
   passVerdict,
   summariseVariantPairs,
   type VariantPair,
@@ -169,6 +171,7 @@ export function markdownReport(result: BenchResult, chartDir: string): string {
   }
 
   push('', ...verdictLines(passVerdict(rows, cfg.policyMs / 2)))
+  push(...speedLines(rows))
   push(...variantLines(rows))
 
   // Issue 3's integration figure.
@@ -438,6 +441,44 @@ function costLines(rows: ProfileCoresResult[]): string[] {
         `${busy.length}${busy.length > 0 ? ` (${busy.join(', ')})` : ''} and CPU per task on ${cost.length}${cost.length > 0 ? ` (${cost.join(', ')})` : ''}.`,
     )
   }
+  return lines
+}
+
+/** The efficiencies again at one host speed, and how much closer that brings two runs of the same pool. */
+function speedLines(rows: ProfileCoresResult[]): string[] {
+  const pairs = rows.flatMap((r) => {
+    const a = r.unavailable ? null : speedAdjusted(r)
+    return a ? [{ r, a }] : []
+  })
+  if (pairs.length === 0) return []
+  const v = adjustedVerdict(rows)
+  const gap = v.sameSizeGap
+  const lines = [
+    '',
+    '## At one host speed',
+    '',
+    'A speed probe beside the pool (`gilgauge_workloads.speed_probe`, ~3 % of each CPU, the same beside every run) times ' +
+      'a fixed bit of Python every 20 ms; each measured interval gets its mean ns per iteration h. Every throughput T is ' +
+      "taken to the pair's median speed h_ref as T × (h / h_ref)^s, with s the share of the pair's CPUs its best static " +
+      "pool kept busy (the share of the throughput the host's speed moves; one s for every column). The best size is " +
+      'chosen again among the confirmed ones at h_ref. See src/bench/host-adjust.ts.',
+    '',
+    '| profile | cores | s | h_ref ns | best N at h_ref | gauge | paper | betapool (ours) | PyPI betapool | held-out / confirmation: measured → at h_ref |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    ...pairs.map(
+      ({ r, a }) =>
+        `| ${r.profile} | ${r.cores} | ${num(a.share, 2)} | ${num(a.refNsPerIter, 1)} | ${a.best.n} | ${num(a.efficiency.gauge, 2)} | ${num(a.efficiency.paper, 2)} | ${num(a.efficiency.betapool, 2)} | ${num(a.efficiency['pypi-betapool'], 2)} | ${num(a.heldOut.measured, 3)} → ${num(a.heldOut.adjusted, 3)} |`,
+    ),
+    '',
+    `At h_ref, gauge ≥ ${GAUGE_GOAL} on ${v.meetsGoal} of ${v.pairs} pairs, at or above all three rivals on ${v.aboveAllRivals}, both on ${v.both}. ` +
+      v.rivals
+        .map((x) => `gauge / ${LABEL[x.rival]} ${eff(x.ratio)}, higher on ${x.gaugeHigher} of ${x.pairs}`)
+        .join('; ') +
+      '.',
+    `The same static size run twice (held-out run against its confirmation) differs by |1 − ratio| ${eff(gap.measured, 3)} ` +
+      `as measured and ${eff(gap.adjusted, 3)} at h_ref (median (min–max) over pairs): what is left after the adjustment ` +
+      'is the noise the speed probe does not explain.',
+  ]
   return lines
 }
 

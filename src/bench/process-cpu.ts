@@ -46,6 +46,11 @@ export interface IntervalCost {
   cpuMsPerTask: number
   /** CPU the process used / wall time: how many of its CPUs it kept busy (1.0 = one CPU all the time). */
   busyCpus: number
+  /**
+   * The host's speed over the interval: mean CPU ns per iteration of the speed probe on the pair's CPUs
+   * (host-speed.ts); absent when no probe ran.
+   */
+  hostNsPerIter?: number | null
 }
 
 /** The cost of an interval from two reads of `processCpuMs`; null when a read failed or nothing completed. */
@@ -65,8 +70,10 @@ export function intervalCost(
 export function medianCost(costs: Array<IntervalCost | null | undefined>): IntervalCost | null {
   const measured = costs.filter((c): c is IntervalCost => c !== null && c !== undefined)
   if (measured.length === 0) return null
+  const speeds = measured.map((c) => c.hostNsPerIter).filter((v): v is number => typeof v === 'number')
   return {
     cpuMsPerTask: median(measured.map((c) => c.cpuMsPerTask)) as number,
     busyCpus: median(measured.map((c) => c.busyCpus)) as number,
+    ...(speeds.length > 0 ? { hostNsPerIter: median(speeds) } : {}),
   }
 }

@@ -2,6 +2,7 @@
 import { pinNodeAwayFrom } from './affinity.js'
 import { ALL_PROFILES, cpusFor, plannedMs, policiesOf } from './config.js'
 import { cpuShares, readCpuTicks } from './host-cpu.js'
+import { HostSpeedProbe } from './host-speed.js'
 import { describeError } from './load.js'
 import { type IntervalCost, medianCost } from './process-cpu.js'
 import type { Progress } from './progress.js'
@@ -51,12 +52,22 @@ export async function runAll(cfg: BenchConfig, ctx: RunContext): Promise<Profile
     const label = `${profile} · ${cores} core${cores > 1 ? 's' : ''} (${i + 1}/${combos.length})`
     const nodeCpus = pinNodeAwayFrom(cpusFor(cores))
     const ticksBefore = readCpuTicks()
-    const result = await runOne(profile, cores, cfg, ctx, label, i).catch((error: unknown) => {
+    // Every measured interval of the pair records the host's speed, so that runs made minutes apart can
+    // also be compared at one speed (host-adjust.ts).
+    const probe = cfg.speedProbe
+      ? HostSpeedProbe.start(ctx.python, ctx.pythonPath, cpusFor(cores))
+      : undefined
+    const result = await runOne(profile, cores, cfg, ctx, label, i, probe).catch((error: unknown) => {
       // One pair that fails must not cost the rest of a long run: record why, go on.
       const why = `failed: ${describeError(error)}`
       ctx.progress.say(`${label}: ${why}`)
       return { ...emptyResult(profile, cores), unavailable: why }
     })
+    if (probe) {
+      await probe.stop()
+      const error = probe.error()
+      result.speedProbe = { samples: probe.samples.length, ...(error ? { error } : {}) }
+    }
     result.nodeCpus = nodeCpus
     const ticksAfter = readCpuTicks()
     if (ticksBefore && ticksAfter) result.hostCpu = cpuShares(ticksBefore, ticksAfter)
@@ -89,11 +100,18 @@ async function runOne(
   label: string,
   /** The pair's place in the run: where its rotation of the policies starts. */
   pairIndex: number,
+  probe: HostSpeedProbe | undefined,
 ): Promise<ProfileCoresResult> {
   const started = performance.now()
   const plan = plannedMs(cfg)
   const { progress } = ctx
-  const target: Target = { python: ctx.python, pythonPath: ctx.pythonPath, profile, cpus: cpusFor(cores) }
+  const target: Target = {
+    python: ctx.python,
+    pythonPath: ctx.pythonPath,
+    profile,
+    cpus: cpusFor(cores),
+    probe,
+  }
   const result = emptyResult(profile, cores)
 
   progress.say(`${label}: checking that the profile runs`)

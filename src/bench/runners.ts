@@ -5,6 +5,7 @@ import { type PoolOption, PythonBridge, type SpawnOptions } from '../bridge/inde
 import type { PolicySpec } from '../control/factory.js'
 import { DecisionHistory } from '../control/history.js'
 import { PYTHON_MALLOC_ENV } from './config.js'
+import type { HostSpeedProbe } from './host-speed.js'
 import { ClosedLoop, sleep } from './load.js'
 import { type IntervalCost, intervalCost, processCpuMs } from './process-cpu.js'
 import { pssMiB } from './pss.js'
@@ -19,6 +20,19 @@ export interface Target {
   cpus: number[]
   /** The module the companion imports for it (default: the shipped workloads). */
   module?: string
+  /** The host's speed on `cpus`, sampled while this target is measured (absent: not sampled). */
+  probe?: HostSpeedProbe
+}
+
+/** `cost` with the host's speed over [fromMs, toMs] (epoch ms) when the target is probed. */
+function withHostSpeed(
+  cost: IntervalCost | null,
+  target: Target,
+  fromMs: number,
+  toMs: number,
+): IntervalCost | null {
+  if (!cost || !target.probe) return cost
+  return { ...cost, hostNsPerIter: target.probe.speedOver(fromMs, toMs) }
 }
 
 /** Outstanding calls for a pool of `size`: enough that it never runs dry. */
@@ -126,8 +140,10 @@ export async function staticSweep(
       const warmupMs = performance.now() - t0
       const cpu0 = processCpuMs(bridge.pid)
       const m0 = performance.now()
+      const e0 = Date.now() // the wall clock the speed probe stamps its samples with
       await sleep(measureMs)
       const m1 = performance.now()
+      const e1 = Date.now()
       const cpu1 = processCpuMs(bridge.pid)
       if (skippedOnFailure(n)) continue
       const { completions, latencies } = loop.between(m0, m1)
@@ -138,7 +154,7 @@ export async function staticSweep(
         p99Ms: nullableRound(percentile(latencies, 0.99)),
         pssMiB: pss,
         warmupMs: Math.round(warmupMs),
-        cost: intervalCost(cpu0, cpu1, completions, m1 - m0),
+        cost: withHostSpeed(intervalCost(cpu0, cpu1, completions, m1 - m0), target, e0, e1),
       })
       if (pss !== null && pss > cfg.pssLimitMiB) {
         stopReason = `not run: the Python process used ${Math.round(pss)} MiB PSS at N = ${n} (limit ${cfg.pssLimitMiB} MiB)`
@@ -196,14 +212,18 @@ export async function adaptiveRun(
   let cpuAtEnd: number | null = null
   let halfReadAt = 0
   let endReadAt = 0
+  let halfWallMs = 0
+  let endWallMs = 0
   try {
     loop.start()
     await sleep(cfg.policyMs / 2)
     cpuAtHalf = processCpuMs(bridge.pid)
     halfReadAt = performance.now()
+    halfWallMs = Date.now()
     await sleep(t0 + cfg.policyMs - halfReadAt)
     cpuAtEnd = processCpuMs(bridge.pid)
     endReadAt = performance.now()
+    endWallMs = Date.now()
     pss = pssMiB(bridge.pid)
     finalSize = bridge.pool.size
   } finally {
@@ -232,7 +252,12 @@ export async function adaptiveRun(
     meanSteadySize: round(meanSize(sizeSeries, cfg.policyMs / 2, cfg.policyMs), 2),
     convergenceMs: convergenceTime(sizeSeries, finalSize),
     pssMiB: pss,
-    steadyCost: intervalCost(cpuAtHalf, cpuAtEnd, steady.completions, endReadAt - halfReadAt),
+    steadyCost: withHostSpeed(
+      intervalCost(cpuAtHalf, cpuAtEnd, steady.completions, endReadAt - halfReadAt),
+      target,
+      halfWallMs,
+      endWallMs,
+    ),
     resizes: sizeSeries.length - 1,
     sizeSeries,
     completionsPerSecond: Array.from(
@@ -324,7 +349,16 @@ export function peerRun(target: Target, args: PeerArgs): Promise<PeerRun> {
       const pool = (parsed.pool ?? {}) as { final?: number; live_final?: number; series?: unknown }
       const latency = (parsed.latency_ms ?? {}) as { p99?: number | null }
       const { series: _series, ...poolSummary } = pool
+      const window = parsed.window_ms
+      const probed =
+        target.probe &&
+        Array.isArray(window) &&
+        typeof window[0] === 'number' &&
+        typeof window[1] === 'number'
+          ? { hostNsPerIter: target.probe.speedOver(window[0], window[1]) }
+          : {}
       resolve({
+        ...probed,
         ok: true,
         throughput: typeof parsed.throughput === 'number' ? parsed.throughput : null,
         p99Ms: latency.p99 ?? null,

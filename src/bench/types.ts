@@ -99,6 +99,8 @@ export interface PeerRun {
   finalSize: number | null
   liveFinal: number | null
   pssMiB: number | null
+  /** The host's speed over the measured interval (host-speed.ts); absent when not probed. */
+  hostNsPerIter?: number | null
   /** The driver's JSON line minus its pool-size series. */
   raw?: Record<string, unknown>
 }
@@ -148,6 +150,8 @@ export interface ProfileCoresResult {
    * results written before it was recorded, or where /proc/stat cannot be read.
    */
   hostCpu?: CpuShare[]
+  /** The host-speed probe that ran beside the pair: samples taken, and its error if any. */
+  speedProbe?: { samples: number; error?: string | null }
   /**
    * Set when the profile was not measured: it cannot run here (missing dependency or model), or the run
    * failed ("failed: …", with the error); nothing else is then filled in.
@@ -235,6 +239,8 @@ export interface BenchConfig {
    * rotation beside gauge, so that a rule change is compared within one run rather than across runs.
    */
   gaugeVariant?: Partial<GaugeOptions>
+  /** Sample the host's speed on the pair's CPUs through all its runs (host-speed.ts, host-adjust.ts). */
+  speedProbe?: boolean
 }
 
 export interface BenchEnvironment {
