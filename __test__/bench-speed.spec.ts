@@ -50,7 +50,7 @@ test('a throughput at another speed: in proportion to the slowdown for a pool th
   t.is(atSpeed(null, 55, 50, 1), null)
 })
 
-function run(throughput: number, hostNsPerIter: number | null): AdaptiveRun {
+function run(throughput: number, hostNsPerIter: number | null, busyCpus = 1): AdaptiveRun {
   return {
     decisions: [],
     throughput,
@@ -62,7 +62,7 @@ function run(throughput: number, hostNsPerIter: number | null): AdaptiveRun {
     pssMiB: 10,
     resizes: 0,
     sizeSeries: [] as Array<[number, number]>,
-    steadyCost: { cpuMsPerTask: 10 / throughput, busyCpus: 1, hostNsPerIter },
+    steadyCost: { cpuMsPerTask: 10 / throughput, busyCpus, hostNsPerIter },
   }
 }
 
@@ -157,6 +157,7 @@ test('a pair at one speed: each column taken to the reference speed before it is
   t.deepEqual(a.best, { n: 4, throughput: 100 })
   // gauge measured 0.90 of the best pool but ran 10 % slower: 0.99 at one speed; betapool the other way.
   t.deepEqual(a.efficiency, { gauge: 0.99, paper: 0.95, betapool: 0.9, 'pypi-betapool': 0.8 })
+  t.deepEqual(a.runs.gauge, { adjusted: 1, measured: 0 })
   // The held-out run of N = 4 read 0.8 of its confirmation, in a 25 % slower spell: 1.0 at one speed.
   t.deepEqual(a.heldOut, { measured: 0.8, adjusted: 1 })
 })
@@ -170,6 +171,20 @@ test('at one speed the best size can change, and a pool that fills one CPU of tw
   const twoCores = speedAdjusted(pair(2, 1))
   t.is(twoCores?.share, 0.5)
   t.is(twoCores?.efficiency.gauge, Math.round(0.9 * Math.sqrt(55 / 50) * 1000) / 1000)
+})
+
+test('a run that kept the CPUs less busy than the best pool counts as measured: its speed is partly its own', (t) => {
+  const p = pair()
+  // paper left a third of the core idle and read a slower speed: not the host's alone.
+  const paper = p.adaptive.find((a) => a.policy === 'paper')
+  if (paper) paper.runs = [run(70, 75, 0.66)]
+  // gauge within 0.05 of the best pool's busy CPUs: adjusted as before.
+  const gauge = p.adaptive.find((a) => a.policy === 'gauge')
+  if (gauge) gauge.runs = [run(90, 55, 0.96)]
+  const a = speedAdjusted(p)
+  t.is(a?.efficiency.paper, 0.7)
+  t.deepEqual(a?.runs.paper, { adjusted: 0, measured: 1 })
+  t.is(a?.efficiency.gauge, 0.99)
 })
 
 test("a pair without speed readings, or without its best pool's CPU, is not adjusted", (t) => {

@@ -1,21 +1,27 @@
 /**
- * A pair's policies, confirmations and peers compared at one host speed. Each is measured minutes apart,
- * and meanwhile the host runs the same Python up to ~1.2× slower or faster over 10 s (host-speed.md): one
- * run per policy cannot tell ±5 % apart. The speed probe (host-speed.ts) gives each measured interval its
- * mean CPU ns per iteration h; a throughput T measured at h is taken to T × (h / h_ref)^s at the pair's
- * reference speed h_ref.
+ * A pair's policies and confirmations compared at one host speed. Each is measured minutes apart, and
+ * meanwhile the host runs the same Python up to ~1.2× slower or faster over 10 s (host-speed.md): one run
+ * per policy cannot tell ±5 % apart. The speed probe (host-speed.ts) gives each measured interval its mean
+ * CPU ns per iteration h; a throughput T measured at h is taken to T × (h / h_ref)^s at the pair's
+ * reference speed h_ref, s the share of the pair's CPUs its best static pool kept busy (a pool that fills
+ * its CPUs does proportionally less at a slower speed; one that mostly waits hardly notices). One s per
+ * pair, the same for every run.
  *
- * s, the share of the throughput the host's speed moves, is the share of the pair's CPUs its best static
- * pool kept busy: a pool that fills its CPUs does proportionally less at a slower speed (s = 1), one that
- * mostly waits hardly notices (s → 0). One s per pair, the same for every column, so that no policy is
- * adjusted by its own behaviour. On two cores a GIL-bound pool fills one CPU of two and gets s ≈ 0.5 where
- * the truth is nearer 1: there the adjustment only removes part of the noise, in favour of no one.
+ * But h is not the host's alone: a vCPU that our own load leaves idle much of the time runs Python
+ * slower, by up to 2× (benches/results/speed-under-load.md). A run that kept the CPUs less busy than the
+ * best pool reads a higher h partly because of its own choice, and adjusting it would forgive that. So a
+ * run is taken to h_ref only when its busy CPUs are within BUSY_MATCH × cores of the best pool's: the same
+ * load, so what differs in h is the host. Other runs, and the PyPI betapool (its driver does not record
+ * busy CPUs), count as measured.
  */
-
+import type { IntervalCost } from './process-cpu.js'
 import { GAUGE_GOAL } from './shortfalls.js'
 import { median, round, spread } from './stats.js'
 import { type Column, RIVALS } from './summary.js'
 import type { ProfileCoresResult, Spread } from './types.js'
+
+/** Busy CPUs within this share of the cores of the best pool's: the same load (see above). */
+export const BUSY_MATCH = 0.05
 
 /** A throughput measured at `nsPerIter`, taken to `refNsPerIter`; null without a speed. */
 export function atSpeed(
@@ -35,9 +41,13 @@ export interface SpeedAdjusted {
   refNsPerIter: number
   /** The best confirmed size, chosen again at h_ref, and its throughput there. */
   best: { n: number; throughput: number }
-  /** Each column's efficiency at h_ref: gauge and the rivals through the bridge against `best`,
-   * PyPI betapool against the native static pool (as efficiencyNative). */
+  /**
+   * Each column's efficiency at h_ref: gauge and the rivals through the bridge against `best`; PyPI
+   * betapool as measured (efficiencyNative).
+   */
   efficiency: Record<Column, number | null>
+  /** Per column through the bridge: its runs taken to h_ref, and its runs kept as measured (load unlike the best pool's). */
+  runs: Record<Exclude<Column, 'pypi-betapool'>, { adjusted: number; measured: number }>
   /** The held-out static run / the confirmation at its size, as measured and at h_ref (medians over repeats). */
   heldOut: { measured: number | null; adjusted: number | null }
 }
@@ -60,13 +70,21 @@ export function speedAdjusted(r: ProfileCoresResult): SpeedAdjusted | null {
   )
   if (busy === null) return null
   const share = Math.min(1, Math.max(0, busy / r.cores))
-  const at = (t: number | null | undefined, h: number | null | undefined) => atSpeed(t, h, ref, share)
-  const medianAt = (pairs: Array<[number | null | undefined, number | null | undefined]>) =>
-    median(pairs.map(([t, h]) => at(t, h)).filter((v): v is number => v !== null))
+  /** T at h_ref when its run loaded the CPUs like the best pool; as measured otherwise; null without a speed. */
+  const at = (t: number | null | undefined, cost: IntervalCost | null | undefined): number | null => {
+    if (typeof cost?.busyCpus === 'number' && Math.abs(cost.busyCpus - busy) > BUSY_MATCH * r.cores) {
+      return typeof t === 'number' ? t : null
+    }
+    return atSpeed(t, cost?.hostNsPerIter, ref, share)
+  }
+  const matched = (cost: IntervalCost | null | undefined) =>
+    typeof cost?.busyCpus === 'number' && Math.abs(cost.busyCpus - busy) <= BUSY_MATCH * r.cores
+  const medianAt = (pairs: Array<[number | null | undefined, IntervalCost | null | undefined]>) =>
+    median(pairs.map(([t, cost]) => at(t, cost)).filter((v): v is number => v !== null))
 
   const atRef = confirmed.map((c) => ({
     n: c.n,
-    throughput: medianAt(c.runs.map((t, i) => [t, c.costs?.[i]?.hostNsPerIter])),
+    throughput: medianAt(c.runs.map((t, i) => [t, c.costs?.[i]])),
   }))
   let best: { n: number; throughput: number } | null = null
   for (const c of atRef) {
@@ -78,18 +96,17 @@ export function speedAdjusted(r: ProfileCoresResult): SpeedAdjusted | null {
   const bestThroughput = best.throughput
 
   const efficiency = {} as Record<Column, number | null>
+  const runs = {} as SpeedAdjusted['runs']
   for (const column of ['gauge', ...RIVALS] as Column[]) {
     if (column === 'pypi-betapool') {
-      const runsOf = (mode: string) =>
-        (r.peers.find((p) => p.mode === mode)?.runs ?? []).filter((run) => run.ok)
-      const betapool = medianAt(runsOf('betapool').map((run) => [run.throughput, run.hostNsPerIter]))
-      const native = medianAt(runsOf('static').map((run) => [run.throughput, run.hostNsPerIter]))
-      efficiency[column] = betapool !== null && native ? round(betapool / native, 3) : null
+      efficiency[column] = r.peers.find((p) => p.mode === 'betapool')?.efficiencyNative ?? null
       continue
     }
-    const runs = r.adaptive.find((a) => a.policy === column)?.runs ?? []
-    const t = medianAt(runs.map((run) => [run.throughput, run.steadyCost?.hostNsPerIter]))
+    const policyRuns = r.adaptive.find((a) => a.policy === column)?.runs ?? []
+    const t = medianAt(policyRuns.map((run) => [run.throughput, run.steadyCost]))
     efficiency[column] = t === null ? null : round(t / bestThroughput, 3)
+    const adjusted = policyRuns.filter((run) => matched(run.steadyCost)).length
+    runs[column] = { adjusted, measured: policyRuns.length - adjusted }
   }
 
   const heldOutRatios = (r.heldOut?.runs ?? []).map((h) => {
@@ -97,7 +114,7 @@ export function speedAdjusted(r: ProfileCoresResult): SpeedAdjusted | null {
     const atN = atRef.find((k) => k.n === h.n)?.throughput ?? null
     const measured =
       c?.throughput?.median && h.throughput !== null ? h.throughput / c.throughput.median : null
-    const held = at(h.throughput, h.cost?.hostNsPerIter)
+    const held = at(h.throughput, h.cost)
     return { measured, adjusted: held !== null && atN ? held / atN : null }
   })
   const mid = (xs: Array<number | null>) => {
@@ -109,6 +126,7 @@ export function speedAdjusted(r: ProfileCoresResult): SpeedAdjusted | null {
     refNsPerIter: round(ref, 2),
     best: { n: best.n, throughput: round(bestThroughput, 2) },
     efficiency,
+    runs,
     heldOut: {
       measured: mid(heldOutRatios.map((h) => h.measured)),
       adjusted: mid(heldOutRatios.map((h) => h.adjusted)),
