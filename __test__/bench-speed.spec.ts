@@ -3,11 +3,12 @@ import test from 'ava'
 import { fullConfig } from '../src/bench/config.js'
 import { adjustedVerdict, atSpeed, speedAdjusted } from '../src/bench/host-adjust.js'
 import { HostSpeedProbe, MIN_SAMPLES, meanSpeed, parseSpeedLine } from '../src/bench/host-speed.js'
-import { staticSweep, type Target } from '../src/bench/runners.js'
+import { peerRun, staticSweep, type Target } from '../src/bench/runners.js'
 import type {
   AdaptivePolicyName,
   AdaptiveResult,
   AdaptiveRun,
+  PeerRun,
   ProfileCoresResult,
 } from '../src/bench/types.js'
 import { PYTHON } from './helpers/python.js'
@@ -84,7 +85,7 @@ function policy(name: AdaptivePolicyName, throughput: number, hostNsPerIter: num
 }
 
 const cost = (hostNsPerIter: number, busyCpus = 1) => ({ cpuMsPerTask: 1, busyCpus, hostNsPerIter })
-const peerRun = (throughput: number, hostNsPerIter: number) => ({
+const peerFixture = (throughput: number, hostNsPerIter: number): PeerRun => ({
   ok: true,
   throughput,
   p99Ms: 1,
@@ -123,7 +124,7 @@ function pair(cores = 1, busy = 1): ProfileCoresResult {
         mode: 'static',
         label: '',
         workers: 4,
-        runs: [peerRun(100, 50)],
+        runs: [peerFixture(100, 50)],
         throughput: null,
         p99Ms: null,
         finalSize: null,
@@ -135,7 +136,7 @@ function pair(cores = 1, busy = 1): ProfileCoresResult {
         mode: 'betapool',
         label: '',
         workers: null,
-        runs: [peerRun(80, 50)],
+        runs: [peerFixture(80, 50)],
         throughput: null,
         p99Ms: null,
         finalSize: null,
@@ -158,6 +159,8 @@ test('a pair at one speed: each column taken to the reference speed before it is
   // gauge measured 0.90 of the best pool but ran 10 % slower: 0.99 at one speed; betapool the other way.
   t.deepEqual(a.efficiency, { gauge: 0.99, paper: 0.95, betapool: 0.9, 'pypi-betapool': 0.8 })
   t.deepEqual(a.runs.gauge, { adjusted: 1, measured: 0 })
+  // The PyPI betapool's driver recorded no busy CPUs here (results before it did): as measured.
+  t.deepEqual(a.runs['pypi-betapool'], { adjusted: 0, measured: 1 })
   // The held-out run of N = 4 read 0.8 of its confirmation, in a 25 % slower spell: 1.0 at one speed.
   t.deepEqual(a.heldOut, { measured: 0.8, adjusted: 1 })
 })
@@ -185,6 +188,20 @@ test('a run that kept the CPUs less busy than the best pool counts as measured: 
   t.is(a?.efficiency.paper, 0.7)
   t.deepEqual(a?.runs.paper, { adjusted: 0, measured: 1 })
   t.is(a?.efficiency.gauge, 0.99)
+})
+
+test('the PyPI betapool against the native static pool: at one speed where both loaded the CPUs alike', (t) => {
+  const p = pair()
+  const withBusy = (mode: string, busyCpus: number, hostNsPerIter: number) => {
+    const peer = p.peers.find((x) => x.mode === mode)
+    for (const run of peer?.runs ?? []) Object.assign(run, { busyCpus, hostNsPerIter })
+  }
+  withBusy('static', 0.95, 50)
+  withBusy('betapool', 0.96, 60)
+  // 80/s in a 20 % slower spell, at the same load as the native pool: 0.96 at one speed.
+  t.is(speedAdjusted(p)?.efficiency['pypi-betapool'], 0.96)
+  withBusy('betapool', 0.5, 60)
+  t.is(speedAdjusted(p)?.efficiency['pypi-betapool'], 0.8)
 })
 
 test("a pair without speed readings, or without its best pool's CPU, is not adjusted", (t) => {
@@ -250,4 +267,25 @@ test('the speed probe samples the CPU it is given until stopped, and each measur
   // Stopped means gone: no sample arrives later.
   await new Promise((resolve) => setTimeout(resolve, 200))
   t.is(probe.samples.length, after)
+})
+
+test("a native peer's run records its measured window's speed and the CPUs its pool kept busy", async (t) => {
+  const probe = HostSpeedProbe.start(PYTHON, PYTHON_PATH, [0])
+  const target: Target = { python: PYTHON, pythonPath: PYTHON_PATH, profile: 'cpu-heavy', cpus: [0], probe }
+  const before = Date.now()
+  const run = await peerRun(target, { mode: 'static', workers: 2, warmupMs: 300, measureMs: 800 })
+  await probe.stop()
+  t.true(run.ok, run.error)
+  const window = run.raw?.window_ms as [number, number] | undefined
+  // The driver's measured interval, on the wall clock the probe stamps its samples with.
+  t.true(
+    window !== undefined && window[0] > before && Math.abs(window[1] - window[0] - 800) < 5,
+    JSON.stringify(window),
+  )
+  t.true(
+    typeof run.hostNsPerIter === 'number' && run.hostNsPerIter > 1 && run.hostNsPerIter < 5000,
+    `${run.hostNsPerIter}`,
+  )
+  // cpu-heavy spins 5000 iterations per task on two threads, pinned to one CPU: busy most of the time.
+  t.true(typeof run.busyCpus === 'number' && run.busyCpus > 0.3 && run.busyCpus <= 1.05, `${run.busyCpus}`)
 })

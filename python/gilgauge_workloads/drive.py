@@ -344,7 +344,25 @@ def main(argv=None):
     m0 = t_start + args.warmup
     m1 = m0 + args.duration
     rec = Recorder(m0, m1)
+    # This process's CPU at the measured interval's ends (all its threads; a multiprocessing pool's workers
+    # are other processes, so not for that mode): the CPUs the pool kept busy, for the bench's speed check.
+    cpu_marks = {}
+
+    def mark(key):
+        cpu_marks[key] = (time.perf_counter(), time.process_time())
+
+    timers = [threading.Timer(max(0.0, at - time.perf_counter()), mark, (key,))
+              for key, at in (("m0", m0), ("m1", m1))]
+    for timer in timers:
+        timer.daemon = True
+        timer.start()
     extra = RUNNERS[args.mode](args, rec, t_start, m1)
+    for timer in timers:
+        timer.join(timeout=5.0)
+    busy = None
+    if args.mode != "multiprocessing" and "m0" in cpu_marks and "m1" in cpu_marks:
+        (w0, c0), (w1, c1) = cpu_marks["m0"], cpu_marks["m1"]
+        busy = round((c1 - c0) / (w1 - w0), 3) if w1 > w0 else None
     if rec.error is not None:
         _emit(dict(base, ok=False, error="task failed: %r at %s" % (rec.error, _where(rec.error))))
         return 1
@@ -359,6 +377,7 @@ def main(argv=None):
         completions_total=rec.completions_total,
         throughput=round(completions / args.duration, 3),
         window_ms=[round((m0 + epoch_offset) * 1000, 1), round((m1 + epoch_offset) * 1000, 1)],
+        busy_cpus=busy,
         latency_ms=_ms_stats(rec.latency),  # submit -> completion seen by the driver
         service_ms=_ms_stats(rec.service),  # start -> end inside the worker
         **extra,

@@ -46,15 +46,73 @@ export interface SpeedAdjusted {
    * betapool as measured (efficiencyNative).
    */
   efficiency: Record<Column, number | null>
-  /** Per column through the bridge: its runs taken to h_ref, and its runs kept as measured (load unlike the best pool's). */
-  runs: Record<Exclude<Column, 'pypi-betapool'>, { adjusted: number; measured: number }>
+  /** Per column: its runs taken to h_ref, and its runs kept as measured (a load unlike its yardstick's). */
+  runs: Record<Column, { adjusted: number; measured: number }>
   /** The held-out static run / the confirmation at its size, as measured and at h_ref (medians over repeats). */
   heldOut: { measured: number | null; adjusted: number | null }
+}
+
+/** A run's throughput, and its speed and busy CPUs where recorded. */
+interface Measured {
+  throughput: number | null | undefined
+  cost: (Pick<IntervalCost, 'hostNsPerIter'> & { busyCpus?: number | null }) | null | undefined
+}
+
+/**
+ * One column's efficiency against a yardstick (the best static pool, or the native static pool for the
+ * PyPI betapool): per run, at h_ref against the yardstick at h_ref when the run loaded the CPUs like the
+ * yardstick's runs, as measured against the yardstick as measured otherwise; the median over runs.
+ */
+function columnEfficiency(
+  runs: Measured[],
+  yardstick: Measured[],
+  ref: number,
+  share: number,
+  cores: number,
+): { efficiency: number | null; adjusted: number; measured: number } {
+  const busyOf = (m: Measured) => (typeof m.cost?.busyCpus === 'number' ? m.cost.busyCpus : null)
+  const yardBusy = median(yardstick.map(busyOf).filter((v): v is number => v !== null))
+  const yardMeasured = median(
+    yardstick.map((m) => m.throughput).filter((v): v is number => typeof v === 'number'),
+  )
+  const yardAtRef = median(
+    yardstick
+      .map((m) => atSpeed(m.throughput, m.cost?.hostNsPerIter, ref, share))
+      .filter((v): v is number => v !== null),
+  )
+  let adjusted = 0
+  const ratios = runs.map((m) => {
+    if (typeof m.throughput !== 'number') return null
+    const busy = busyOf(m)
+    const atRef = atSpeed(m.throughput, m.cost?.hostNsPerIter, ref, share)
+    if (
+      yardBusy !== null &&
+      busy !== null &&
+      Math.abs(busy - yardBusy) <= BUSY_MATCH * cores &&
+      atRef !== null &&
+      yardAtRef
+    ) {
+      adjusted++
+      return atRef / yardAtRef
+    }
+    return yardMeasured ? m.throughput / yardMeasured : null
+  })
+  const e = median(ratios.filter((v): v is number => v !== null))
+  return { efficiency: e === null ? null : round(e, 3), adjusted, measured: runs.length - adjusted }
 }
 
 /** The pair at one speed; null when it was not probed or its best pool has no speed or CPU reading. */
 export function speedAdjusted(r: ProfileCoresResult): SpeedAdjusted | null {
   const confirmed = (r.confirmed ?? []).filter((c) => c.costs && c.costs.length === c.runs.length)
+  const runsOf = (c: (typeof confirmed)[number]): Measured[] =>
+    c.runs.map((t, i) => ({ throughput: t, cost: c.costs?.[i] }))
+  const peerRuns = (mode: string): Measured[] =>
+    (r.peers.find((p) => p.mode === mode)?.runs ?? [])
+      .filter((run) => run.ok)
+      .map((run) => ({
+        throughput: run.throughput,
+        cost: { hostNsPerIter: run.hostNsPerIter, busyCpus: run.busyCpus },
+      }))
   const speeds = [
     ...confirmed.flatMap((c) => (c.costs ?? []).map((k) => k?.hostNsPerIter)),
     ...r.adaptive.flatMap((a) => a.runs.map((run) => run.steadyCost?.hostNsPerIter)),
@@ -63,59 +121,60 @@ export function speedAdjusted(r: ProfileCoresResult): SpeedAdjusted | null {
   ].filter((v): v is number => typeof v === 'number')
   const ref = median(speeds)
   if (ref === null) return null
-  // The exponent from the sweep's (unadjusted) best confirmation: busy CPUs do not depend on the choice.
+  // The exponent from the measured best confirmation: its busy CPUs.
   const measuredBest = r.best ? confirmed.find((c) => c.n === r.best?.n) : undefined
   const busy = median(
     (measuredBest?.costs ?? []).map((k) => k?.busyCpus).filter((v): v is number => typeof v === 'number'),
   )
-  if (busy === null) return null
+  if (!measuredBest || busy === null) return null
   const share = Math.min(1, Math.max(0, busy / r.cores))
-  /** T at h_ref when its run loaded the CPUs like the best pool; as measured otherwise; null without a speed. */
-  const at = (t: number | null | undefined, cost: IntervalCost | null | undefined): number | null => {
-    if (typeof cost?.busyCpus === 'number' && Math.abs(cost.busyCpus - busy) > BUSY_MATCH * r.cores) {
-      return typeof t === 'number' ? t : null
-    }
-    return atSpeed(t, cost?.hostNsPerIter, ref, share)
-  }
-  const matched = (cost: IntervalCost | null | undefined) =>
-    typeof cost?.busyCpus === 'number' && Math.abs(cost.busyCpus - busy) <= BUSY_MATCH * r.cores
-  const medianAt = (pairs: Array<[number | null | undefined, IntervalCost | null | undefined]>) =>
-    median(pairs.map(([t, cost]) => at(t, cost)).filter((v): v is number => v !== null))
 
-  const atRef = confirmed.map((c) => ({
-    n: c.n,
-    throughput: medianAt(c.runs.map((t, i) => [t, c.costs?.[i]])),
-  }))
-  let best: { n: number; throughput: number } | null = null
-  for (const c of atRef) {
-    if (c.throughput !== null && (best === null || c.throughput > best.throughput)) {
-      best = { n: c.n, throughput: c.throughput }
-    }
+  // The best size again at h_ref: each candidate's runs that loaded the CPUs like the measured best's.
+  let best: { n: number; throughput: number; runs: Measured[] } | null = null
+  for (const c of confirmed) {
+    const t = median(
+      runsOf(c)
+        .filter(
+          (m) =>
+            typeof m.cost?.busyCpus === 'number' && Math.abs(m.cost.busyCpus - busy) <= BUSY_MATCH * r.cores,
+        )
+        .map((m) => atSpeed(m.throughput, m.cost?.hostNsPerIter, ref, share))
+        .filter((v): v is number => v !== null),
+    )
+    if (t !== null && (best === null || t > best.throughput))
+      best = { n: c.n, throughput: t, runs: runsOf(c) }
   }
   if (best === null) return null
-  const bestThroughput = best.throughput
+  const yardstick = best.runs
 
   const efficiency = {} as Record<Column, number | null>
   const runs = {} as SpeedAdjusted['runs']
   for (const column of ['gauge', ...RIVALS] as Column[]) {
-    if (column === 'pypi-betapool') {
-      efficiency[column] = r.peers.find((p) => p.mode === 'betapool')?.efficiencyNative ?? null
-      continue
-    }
-    const policyRuns = r.adaptive.find((a) => a.policy === column)?.runs ?? []
-    const t = medianAt(policyRuns.map((run) => [run.throughput, run.steadyCost]))
-    efficiency[column] = t === null ? null : round(t / bestThroughput, 3)
-    const adjusted = policyRuns.filter((run) => matched(run.steadyCost)).length
-    runs[column] = { adjusted, measured: policyRuns.length - adjusted }
+    const measured: Measured[] =
+      column === 'pypi-betapool'
+        ? peerRuns('betapool')
+        : (r.adaptive.find((a) => a.policy === column)?.runs ?? []).map((run) => ({
+            throughput: run.throughput,
+            cost: run.steadyCost,
+          }))
+    const of = columnEfficiency(
+      measured,
+      column === 'pypi-betapool' ? peerRuns('static') : yardstick,
+      ref,
+      share,
+      r.cores,
+    )
+    efficiency[column] = of.efficiency
+    runs[column] = { adjusted: of.adjusted, measured: of.measured }
   }
 
-  const heldOutRatios = (r.heldOut?.runs ?? []).map((h) => {
+  // The held-out run against the confirmations of its own size.
+  const heldOut = (r.heldOut?.runs ?? []).map((h) => {
     const c = confirmed.find((k) => k.n === h.n)
-    const atN = atRef.find((k) => k.n === h.n)?.throughput ?? null
-    const measured =
-      c?.throughput?.median && h.throughput !== null ? h.throughput / c.throughput.median : null
-    const held = at(h.throughput, h.cost)
-    return { measured, adjusted: held !== null && atN ? held / atN : null }
+    if (!c) return { measured: null, adjusted: null }
+    const of = columnEfficiency([{ throughput: h.throughput, cost: h.cost }], runsOf(c), ref, share, r.cores)
+    const measured = c.throughput?.median && h.throughput !== null ? h.throughput / c.throughput.median : null
+    return { measured, adjusted: of.adjusted > 0 ? of.efficiency : null }
   })
   const mid = (xs: Array<number | null>) => {
     const m = median(xs.filter((v): v is number => v !== null))
@@ -124,12 +183,12 @@ export function speedAdjusted(r: ProfileCoresResult): SpeedAdjusted | null {
   return {
     share: round(share, 3),
     refNsPerIter: round(ref, 2),
-    best: { n: best.n, throughput: round(bestThroughput, 2) },
+    best: { n: best.n, throughput: round(best.throughput, 2) },
     efficiency,
     runs,
     heldOut: {
-      measured: mid(heldOutRatios.map((h) => h.measured)),
-      adjusted: mid(heldOutRatios.map((h) => h.adjusted)),
+      measured: mid(heldOut.map((h) => h.measured)),
+      adjusted: mid(heldOut.map((h) => h.adjusted)),
     },
   }
 }

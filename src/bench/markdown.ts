@@ -6,6 +6,7 @@ import { stolenSummary } from './host-cpu.js'
 import { GAUGE_GOAL } from './shortfalls.js'
 import { nativeAtSettledSizes } from './stats.js'
 import {
+  type Column,
   count,
   LABEL,
   passVerdict,
@@ -453,8 +454,8 @@ function speedLines(rows: ProfileCoresResult[]): string[] {
   if (pairs.length === 0) return []
   const v = adjustedVerdict(rows)
   const gap = v.sameSizeGap
-  const cell = (a: SpeedAdjusted, column: 'gauge' | 'paper' | 'betapool') =>
-    `${num(a.efficiency[column], 2)}${a.runs[column] && a.runs[column].measured > 0 ? '*' : ''}`
+  const cell = (a: SpeedAdjusted, column: Column) =>
+    `${num(a.efficiency[column], 2)}${a.runs[column].measured > 0 ? '*' : ''}`
   const lines = [
     '',
     '## At one host speed',
@@ -462,17 +463,18 @@ function speedLines(rows: ProfileCoresResult[]): string[] {
     'A speed probe beside the pool (`gilgauge_workloads.speed_probe`, ~3 % of each CPU, the same beside every run) times ' +
       'a fixed bit of Python every 20 ms; each measured interval gets its mean ns per iteration h. A throughput T is ' +
       "taken to the pair's median speed h_ref as T × (h / h_ref)^s, s the share of the pair's CPUs its best static " +
-      'pool kept busy, when its run kept the CPUs as busy as the best pool (within ' +
+      'pool kept busy, when its run kept the CPUs as busy as its yardstick (within ' +
       `${BUSY_MATCH} × cores): a vCPU our own load leaves idle runs slower, so h then says something about the run ` +
-      'too, not only the host (speed-under-load.md). Other runs (marked *) count as measured, and so does the PyPI ' +
-      'betapool (its driver does not record busy CPUs). The best size is chosen again among the confirmed ones at ' +
-      'h_ref. See src/bench/host-adjust.ts.',
+      'too, not only the host (benches/results/speed-under-load.md). Other runs (marked *) keep their measured ' +
+      "efficiency; so do the PyPI betapool's where its driver did not record busy CPUs (results before it did). The " +
+      'yardstick: the best static pool, its size chosen again among the confirmed ones at h_ref; for the PyPI ' +
+      'betapool the native static pool. See src/bench/host-adjust.ts.',
     '',
-    '| profile | cores | s | h_ref ns | best N at h_ref | gauge | paper | betapool (ours) | PyPI betapool (as measured) | held-out / confirmation: measured → at h_ref |',
+    '| profile | cores | s | h_ref ns | best N at h_ref | gauge | paper | betapool (ours) | PyPI betapool | held-out / confirmation: measured → at h_ref |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...pairs.map(
       ({ r, a }) =>
-        `| ${r.profile} | ${r.cores} | ${num(a.share, 2)} | ${num(a.refNsPerIter, 1)} | ${a.best.n} | ${cell(a, 'gauge')} | ${cell(a, 'paper')} | ${cell(a, 'betapool')} | ${num(a.efficiency['pypi-betapool'], 2)} | ${num(a.heldOut.measured, 3)} → ${num(a.heldOut.adjusted, 3)} |`,
+        `| ${r.profile} | ${r.cores} | ${num(a.share, 2)} | ${num(a.refNsPerIter, 1)} | ${a.best.n} | ${cell(a, 'gauge')} | ${cell(a, 'paper')} | ${cell(a, 'betapool')} | ${cell(a, 'pypi-betapool')} | ${num(a.heldOut.measured, 3)} → ${num(a.heldOut.adjusted, 3)} |`,
     ),
     '',
     `At h_ref, gauge ≥ ${GAUGE_GOAL} on ${v.meetsGoal} of ${v.pairs} pairs, at or above all three rivals on ${v.aboveAllRivals}, both on ${v.both}. ` +

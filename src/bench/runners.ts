@@ -357,8 +357,10 @@ export function peerRun(target: Target, args: PeerArgs): Promise<PeerRun> {
         typeof window[1] === 'number'
           ? { hostNsPerIter: target.probe.speedOver(window[0], window[1]) }
           : {}
+      const busy = typeof parsed.busy_cpus === 'number' ? { busyCpus: parsed.busy_cpus } : {}
       resolve({
         ...probed,
+        ...busy,
         ok: true,
         throughput: typeof parsed.throughput === 'number' ? parsed.throughput : null,
         p99Ms: latency.p99 ?? null,

@@ -101,6 +101,8 @@ export interface PeerRun {
   pssMiB: number | null
   /** The host's speed over the measured interval (host-speed.ts); absent when not probed. */
   hostNsPerIter?: number | null
+  /** The driver process's CPU over the measured interval / its wall time (absent: not recorded, or multiprocessing). */
+  busyCpus?: number | null
   /** The driver's JSON line minus its pool-size series. */
   raw?: Record<string, unknown>
 }
