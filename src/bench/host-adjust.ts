@@ -8,11 +8,11 @@
  * pair, the same for every run.
  *
  * But h is not the host's alone: a vCPU that our own load leaves idle much of the time runs Python
- * slower, by up to 2× (benches/results/speed-under-load.md). A run that kept the CPUs less busy than the
- * best pool reads a higher h partly because of its own choice, and adjusting it would forgive that. So a
- * run is taken to h_ref only when its busy CPUs are within BUSY_MATCH × cores of the best pool's: the same
- * load, so what differs in h is the host. Other runs, and the PyPI betapool (its driver does not record
- * busy CPUs), count as measured.
+ * slower, by up to 2× in a first try (benches/speed-under-load.ts measures it). A run that kept the CPUs
+ * less busy than its yardstick reads a higher h partly because of its own choice, and adjusting it would
+ * forgive that. So a run is taken to h_ref only when its busy CPUs are within BUSY_MATCH × cores of its
+ * yardstick's: the same load, so what differs in h is the host. Other runs keep their measured
+ * efficiency, as do the PyPI betapool's in results whose driver did not record busy CPUs.
  */
 import type { IntervalCost } from './process-cpu.js'
 import { GAUGE_GOAL } from './shortfalls.js'
@@ -20,8 +20,12 @@ import { median, round, spread } from './stats.js'
 import { type Column, RIVALS } from './summary.js'
 import type { ProfileCoresResult, Spread } from './types.js'
 
-/** Busy CPUs within this share of the cores of the best pool's: the same load (see above). */
+/** Busy CPUs within this share of the cores of the yardstick's: the same load (see above). */
 export const BUSY_MATCH = 0.05
+
+/** Whether a run with `busy` CPUs loaded them like a yardstick with `yardBusy` (null: not recorded). */
+const sameLoad = (busy: number | null | undefined, yardBusy: number | null, cores: number): boolean =>
+  typeof busy === 'number' && yardBusy !== null && Math.abs(busy - yardBusy) <= BUSY_MATCH * cores
 
 /** A throughput measured at `nsPerIter`, taken to `refNsPerIter`; null without a speed. */
 export function atSpeed(
@@ -42,8 +46,8 @@ export interface SpeedAdjusted {
   /** The best confirmed size, chosen again at h_ref, and its throughput there. */
   best: { n: number; throughput: number }
   /**
-   * Each column's efficiency at h_ref: gauge and the rivals through the bridge against `best`; PyPI
-   * betapool as measured (efficiencyNative).
+   * Each column's efficiency at one speed (columnEfficiency): gauge and the rivals through the bridge
+   * against `best`, the PyPI betapool against the native static pool.
    */
   efficiency: Record<Column, number | null>
   /** Per column: its runs taken to h_ref, and its runs kept as measured (a load unlike its yardstick's). */
@@ -85,13 +89,7 @@ function columnEfficiency(
     if (typeof m.throughput !== 'number') return null
     const busy = busyOf(m)
     const atRef = atSpeed(m.throughput, m.cost?.hostNsPerIter, ref, share)
-    if (
-      yardBusy !== null &&
-      busy !== null &&
-      Math.abs(busy - yardBusy) <= BUSY_MATCH * cores &&
-      atRef !== null &&
-      yardAtRef
-    ) {
+    if (sameLoad(busy, yardBusy, cores) && atRef !== null && yardAtRef) {
       adjusted++
       return atRef / yardAtRef
     }
@@ -134,10 +132,7 @@ export function speedAdjusted(r: ProfileCoresResult): SpeedAdjusted | null {
   for (const c of confirmed) {
     const t = median(
       runsOf(c)
-        .filter(
-          (m) =>
-            typeof m.cost?.busyCpus === 'number' && Math.abs(m.cost.busyCpus - busy) <= BUSY_MATCH * r.cores,
-        )
+        .filter((m) => sameLoad(m.cost?.busyCpus, busy, r.cores))
         .map((m) => atSpeed(m.throughput, m.cost?.hostNsPerIter, ref, share))
         .filter((v): v is number => v !== null),
     )
