@@ -67,7 +67,7 @@ async function turn(condition: (typeof CONDITIONS)[number], round: number): Prom
     return {
       condition: condition.name,
       round,
-      medianNs: median(counted),
+      medianNs: counted.length > 0 ? median(counted) : null,
       meanNs: probe.speedOver(from, to),
       samples: counted.length,
       loadBusy:
@@ -91,28 +91,32 @@ async function main(): Promise<void> {
     }
   }
   const full = CONDITIONS.at(-1)?.name
+  // Each round's ratio to the full-load turn of the same round: the host's drift between rounds cancels.
+  const ratioInRound = (name: string, round: number): number | null => {
+    const a = turns.find((t) => t.round === round && t.condition === name)?.medianNs
+    const b = turns.find((t) => t.round === round && t.condition === full)?.medianNs
+    return a && b ? a / b : null
+  }
   const summary = CONDITIONS.map((c) => {
     const of = turns.filter((t) => t.condition === c.name)
     const medians = of.map((t) => t.medianNs).filter((v): v is number => v !== null)
     const busy = of.map((t) => t.loadBusy).filter((v): v is number => v !== null)
+    const ratios = Array.from({ length: ROUNDS }, (_, round) => ratioInRound(c.name, round)).filter(
+      (v): v is number => v !== null,
+    )
     return {
       condition: c.name,
-      medianNs: median(medians),
+      medianNs: medians.length > 0 ? median(medians) : null,
       minNs: medians.length > 0 ? Math.min(...medians) : null,
       maxNs: medians.length > 0 ? Math.max(...medians) : null,
-      loadBusy: median(busy),
+      // No load process: none of the CPU was ours but the probe's.
+      loadBusy: busy.length > 0 ? median(busy) : null,
+      ratioToFull: ratios.length > 0 ? median(ratios) : null,
+      ratioMin: ratios.length > 0 ? Math.min(...ratios) : null,
+      ratioMax: ratios.length > 0 ? Math.max(...ratios) : null,
     }
   })
   const fullNs = summary.find((s) => s.condition === full)?.medianNs ?? null
-  // Each round's ratio to the full-load turn of the same round: the host's drift between rounds cancels.
-  const perRoundRatio = (name: string) =>
-    median(
-      Array.from({ length: ROUNDS }, (_, round) => {
-        const a = turns.find((t) => t.round === round && t.condition === name)?.medianNs
-        const b = turns.find((t) => t.round === round && t.condition === full)?.medianNs
-        return a && b ? a / b : null
-      }).filter((v): v is number => v !== null),
-    )
   const fmt = (x: number | null, digits = 1) => (x === null ? '—' : x.toFixed(digits))
   const md = [
     "# The probe's speed against our own load",
@@ -125,11 +129,11 @@ async function main(): Promise<void> {
       `its thread's CPU clock) beside a load that keeps the CPU busy part of the time; ${ROUNDS} rounds of ` +
       `${SECONDS} s turns (the first second not counted), the conditions in turn.`,
     '',
-    "| condition | load's share of the CPU (median) | probe ns per iteration: median over rounds (min–max of the rounds' medians) | / with the CPU full (same round, median) |",
+    "| condition | load's share of the CPU (median) | probe ns per iteration: median over rounds (min–max of the rounds' medians) | / with the CPU full (same round): median (min–max over rounds) |",
     '|---|---:|---|---:|',
     ...summary.map(
       (s) =>
-        `| ${s.condition} | ${s.loadBusy === null ? '—' : `${(s.loadBusy * 100).toFixed(0)} %`} | ${fmt(s.medianNs)} (${fmt(s.minNs)}–${fmt(s.maxNs)}) | ${fmt(perRoundRatio(s.condition), 2)} |`,
+        `| ${s.condition} | ${s.loadBusy === null ? '0 % (no load)' : `${(s.loadBusy * 100).toFixed(0)} %`} | ${fmt(s.medianNs)} (${fmt(s.minNs)}–${fmt(s.maxNs)}) | ${fmt(s.ratioToFull, 2)} (${fmt(s.ratioMin, 2)}–${fmt(s.ratioMax, 2)}) |`,
     ),
     '',
     fullNs === null
