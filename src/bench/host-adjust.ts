@@ -8,11 +8,12 @@
  * pair, the same for every run.
  *
  * But h is not the host's alone: a vCPU that our own load leaves idle much of the time runs Python
- * slower, by up to 2× in a first try (benches/speed-under-load.ts measures it). A run that kept the CPUs
- * less busy than its yardstick reads a higher h partly because of its own choice, and adjusting it would
- * forgive that. So a run is taken to h_ref only when its busy CPUs are within BUSY_MATCH × cores of its
- * yardstick's: the same load, so what differs in h is the host. Other runs keep their measured
- * efficiency, as do the PyPI betapool's in results whose driver did not record busy CPUs.
+ * slower: 1.25× (1.16–1.31 over rounds) idle against full in benches/results/speed-under-load.md.
+ * A run that kept the CPUs less busy than its yardstick reads a higher h partly because of its own
+ * choice, and adjusting it would forgive that. So a run is taken to h_ref only when its busy CPUs
+ * are within BUSY_MATCH × cores of its yardstick's: the same load, so what differs in h is the
+ * host. Other runs keep their measured efficiency, as do the PyPI betapool's in results whose
+ * driver did not record busy CPUs.
  */
 import type { IntervalCost } from './process-cpu.js'
 import { GAUGE_GOAL } from './shortfalls.js'

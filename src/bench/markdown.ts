@@ -465,7 +465,7 @@ function speedLines(rows: ProfileCoresResult[]): string[] {
       "taken to the pair's median speed h_ref as T × (h / h_ref)^s, s the share of the pair's CPUs its best static " +
       'pool kept busy, when its run kept the CPUs as busy as its yardstick (within ' +
       `${BUSY_MATCH} × cores): a vCPU our own load leaves idle runs slower, so h then says something about the run ` +
-      'too, not only the host (a first try; benches/speed-under-load.ts measures it). Other runs (marked *) keep their measured ' +
+      'too, not only the host (1.25× slower idle than full in benches/results/speed-under-load.md). Other runs (marked *) keep their measured ' +
       "efficiency; so do the PyPI betapool's where its driver did not record busy CPUs (results before it did). The " +
       'yardstick: the best static pool, its size chosen again among the confirmed ones at h_ref; for the PyPI ' +
       'betapool the native static pool. See src/bench/host-adjust.ts.',
