@@ -5,6 +5,7 @@ import path from 'node:path'
 import test from 'ava'
 import { pinNodeAwayFrom } from '../src/bench/affinity.js'
 import {
+  againstHeldOut,
   type CombinedPair,
   combinedMarkdown,
   combinePasses,
@@ -447,6 +448,8 @@ test('passes combined: per pair the median over passes decides, each pass agains
   const second = fixture()
   const row = second.results[0] as ProfileCoresResult
   row.adaptive = [adaptive('gauge', 1.02, 9), adaptive('paper', 0.96, 12), adaptive('betapool', 0.6, 20)]
+  // The best size run again: 0.95 of the best static pool in the first pass, 0.90 in the second.
+  row.heldOut = { runs: [{ n: 4, throughput: 90 }], throughput: { median: 90, min: 90, max: 90, n: 1 } }
   second.results.push({ ...row, cores: 2, unavailable: 'failed: boom' })
   const pairs = combinePasses([
     { dir: 'a', result: first },
@@ -460,6 +463,19 @@ test('passes combined: per pair the median over passes decides, each pass agains
   t.true(one?.meetsGoal)
   t.deepEqual(one?.belowRivals, [])
   t.is(one?.passes[1]?.gaugeSize, 9)
+  t.deepEqual(
+    one?.passes.map((x) => x?.heldOut),
+    [0.95, 0.9],
+  )
+  t.true(Math.abs((one?.medianHeldOut?.median ?? 0) - 0.925) < 1e-9)
+  const ceiling = againstHeldOut(pairs)
+  t.is(ceiling.runs, 2, 'a pass where the pair failed has no held-out number')
+  t.is(ceiling.gaugeMeets, 1)
+  t.is(ceiling.heldOutMeets, 1)
+  t.true(Math.abs((ceiling.ratio?.median ?? 0) - (0.9 / 0.95 + 1.02 / 0.9) / 2) < 1e-9)
+  t.is(ceiling.pairs, 1)
+  t.is(ceiling.gaugeMedianMeets, 1, 'gauge: median 0.96')
+  t.is(ceiling.heldOutMedianMeets, 0, 'the best size run again: median 0.925')
   // Failed in its only pass: no number, no verdict.
   t.is(two?.meetsGoal, null)
   t.deepEqual(two?.passes, [null, null])
@@ -478,6 +494,12 @@ test('passes combined: per pair the median over passes decides, each pass agains
   t.is(two ? missMargin(two) : undefined, null, 'no gauge number: no margin')
   const md = twoPassReport(first, second, pairs)
   t.regex(md, /gauge ≥ 0\.95: 1 of 1 pairs; not below any of the three: 1 of 1; both: 1 of 1\./)
+  t.regex(
+    md,
+    /Pair by pair in each pass \(2\): gauge ≥ 0\.95 in 1, the best size run again in 1; gauge \/ the best size run again: 1\.04 \(0\.95–1\.13\)\./,
+  )
+  t.regex(md, /On the medians over passes \(1 pairs\): gauge ≥ 0\.95 on 1, the best size run again on 0\./)
+  t.regex(md, /\| balanced \| 1 \| 2 \|.*\| 0\.93 \(0\.90–0\.95\) \| 0\.90 \[5\] · 1\.02 \[9\] \| met \|/)
   t.notRegex(md, /native yardstick differs/, 'both passes divide PyPI betapool the same way')
   // The second pass also measured the native pool at PyPI betapool's sizes: the report says which pass did.
   const nativeRun = { ok: true, throughput: 100, p99Ms: null, finalSize: 8, liveFinal: 8, pssMiB: null }
@@ -506,6 +528,33 @@ test('passes combined: per pair the median over passes decides, each pass agains
   t.regex(
     md,
     /\| balanced \| 1 \| 2 \| 0\.96 \(0\.90–1\.02\) \| 0\.94 \(0\.92–0\.96\) \|.*\| 0\.90 \[5\] · 1\.02 \[9\] \| met \|/,
+  )
+})
+
+test('passes combined: the pairs where gauge is below the best size run again in every pass, from three passes', (t) => {
+  // fixture(): gauge 0.90 and the held-out run 0.95 of the best static pool, so gauge / held-out 0.947.
+  const passes = (n: number) => Array.from({ length: n }, (_, i) => ({ dir: `p${i}`, result: fixture() }))
+  t.deepEqual(againstHeldOut(combinePasses(passes(2))).alwaysBelow, [], 'two passes say too little')
+  const three = againstHeldOut(combinePasses(passes(3)))
+  t.is(three.alwaysBelow.length, 1)
+  t.is(three.alwaysBelow[0]?.pair, 'balanced, 1')
+  t.is(three.alwaysBelow[0]?.passes, 3)
+  t.true(Math.abs((three.alwaysBelow[0]?.median ?? 0) - 0.9 / 0.95) < 1e-9)
+  // One pass where gauge ran above its held-out run: not below in every pass.
+  const mixed = passes(3)
+  const middle = fixture()
+  ;(middle.results[0] as ProfileCoresResult).adaptive[0] = adaptive('gauge', 1.0, 4)
+  mixed[1] = { dir: 'p1', result: middle }
+  t.deepEqual(againstHeldOut(combinePasses(mixed)).alwaysBelow, [])
+  const md = combinedMarkdown(
+    passes(3),
+    combinePasses(passes(3)),
+    'npx gilgauge bench --combine p0,p1,p2 --out c',
+    'one commit',
+  )
+  t.regex(
+    md,
+    /in every one of its passes \(3 or more; by chance alone 1 in 2\^passes for each pair\): balanced, 1 \(3 passes, median 0\.95\)\./,
   )
 })
 
@@ -594,6 +643,7 @@ test("a pass's verdict over pairs: the goal against both yardsticks, and gauge a
   t.true(Math.abs((v.heldOutVsConfirmation?.median ?? 0) - 1.025) < 1e-9)
   t.is(v.heldOutVsConfirmation?.n, 2)
   t.is(v.heldOutBelowConfirmation, 1)
+  t.is(v.heldOutMeetsGoal, 2, 'a held-out run at 0.95 of the best confirmation meets the goal')
   const lines = verdictLines(v).join('\n')
   t.regex(lines, /gauge ≥ 0\.95 of the best static pool on 1 \(against the held-out static run: 2 of 2\)/)
   t.regex(lines, /gauge \/ paper, pair by pair: median 1\.11 \(0\.98–1\.25\); gauge higher on 1 of 2/)
@@ -602,6 +652,10 @@ test("a pass's verdict over pairs: the goal against both yardsticks, and gauge a
     /declared 2 workload changes in 2 runs; .* 1 run declared one in the steady half and ran at 1\.00/,
   )
   t.regex(lines, /noted 1 smaller change as drift/)
+  t.regex(
+    lines,
+    /The best static size itself, run once more, reached ≥ 0\.95 of the best static pool on 2 of 2/,
+  )
   // Without a change in a steady half there is no "ran at —" for it.
   const calm = verdictLines(passVerdict([{ ...first, adaptive: [adaptive('gauge', 0.9, 4)] }], 10_000)).join(
     '\n',

@@ -28,8 +28,15 @@ export interface CombinedPair {
     bestThroughput: number
     gaugeSize: number | null
     efficiency: Record<Column, number | null>
+    /**
+     * The held-out run of the best static size / the best static pool: what a policy that always chose
+     * that size measured in that pass (null where the pass had no held-out run).
+     */
+    heldOut: number | null
   } | null>
   median: Record<Column, Spread | null>
+  /** The held-out runs' median over the passes. */
+  medianHeldOut: Spread | null
   /** gauge's median ≥ GAUGE_GOAL; null without a gauge number. */
   meetsGoal: boolean | null
   /** The rivals whose median is above gauge's. */
@@ -53,7 +60,15 @@ export function combinePasses(sources: PassSource[]): CombinedPair[] {
         number | null
       >
       const gaugeSize = r.adaptive.find((a) => a.policy === 'gauge')?.finalSize?.median ?? null
-      return { dir: s.dir, bestN: r.best.n, bestThroughput: r.best.throughput, gaugeSize, efficiency }
+      const heldOut = r.heldOut?.throughput ? r.heldOut.throughput.median / r.best.throughput : null
+      return {
+        dir: s.dir,
+        bestN: r.best.n,
+        bestThroughput: r.best.throughput,
+        gaugeSize,
+        efficiency,
+        heldOut,
+      }
     })
     const median = Object.fromEntries(
       COLUMNS.map((c) => [c, spread(passes.map((p) => p?.efficiency[c]))]),
@@ -64,6 +79,7 @@ export function combinePasses(sources: PassSource[]): CombinedPair[] {
       cores,
       passes,
       median,
+      medianHeldOut: spread(passes.map((p) => p?.heldOut)),
       meetsGoal: g === null ? null : g >= GAUGE_GOAL,
       belowRivals:
         g === null ? [] : RIVALS.filter((c) => (median[c]?.median ?? Number.NEGATIVE_INFINITY) > g),
@@ -80,6 +96,63 @@ export function missMargin(p: CombinedPair): number | null {
   if (g === undefined) return null
   const rivals = RIVALS.map((c) => p.median[c]?.median ?? Number.NEGATIVE_INFINITY)
   return Math.max(0, GAUGE_GOAL - g, ...rivals.map((r) => r - g))
+}
+
+/** gauge against the best static size run again (the held-out run), in the same passes. */
+export interface AgainstHeldOut {
+  /** Pair-passes with both a gauge number and a held-out run. */
+  runs: number
+  /** Of those, how many reached GAUGE_GOAL of their pass's best static pool: gauge, and the held-out run. */
+  gaugeMeets: number
+  heldOutMeets: number
+  /** gauge / the held-out run, per pair-pass. */
+  ratio: Spread | null
+  /** Pairs whose median over passes reaches GAUGE_GOAL, of `pairs`: gauge, and the held-out run. */
+  pairs: number
+  gaugeMedianMeets: number
+  heldOutMedianMeets: number
+  /**
+   * Pairs with gauge below the best size run again in every one of their passes, at least
+   * MIN_PASSES_FOR_SIGN of them: below by chance alone at most 1 in 2^passes. Their median gauge / held-out.
+   */
+  alwaysBelow: Array<{ pair: string; passes: number; median: number }>
+}
+
+/** Passes a pair needs before "below in every pass" says something (1 in 8 by chance at three). */
+const MIN_PASSES_FOR_SIGN = 3
+
+/**
+ * The goal asks gauge for GAUGE_GOAL of the best static pool, the best of several noisy confirmations. The
+ * held-out run is the same size measured once more, timed like a policy: how often it reaches the goal is
+ * how often a policy that always chose the best size could.
+ */
+export function againstHeldOut(pairs: CombinedPair[]): AgainstHeldOut {
+  const both = pairs.flatMap((p) =>
+    p.passes.flatMap((x) =>
+      x && x.efficiency.gauge !== null && x.heldOut !== null
+        ? [{ gauge: x.efficiency.gauge, heldOut: x.heldOut }]
+        : [],
+    ),
+  )
+  const withMedians = pairs.filter((p) => p.median.gauge && p.medianHeldOut)
+  const alwaysBelow = pairs.flatMap((p) => {
+    const ratios = p.passes.flatMap((x) =>
+      x && x.efficiency.gauge !== null && x.heldOut ? [x.efficiency.gauge / x.heldOut] : [],
+    )
+    const mid = median(ratios)
+    if (ratios.length < MIN_PASSES_FOR_SIGN || mid === null || ratios.some((r) => r >= 1)) return []
+    return [{ pair: `${p.profile}, ${p.cores}`, passes: ratios.length, median: mid }]
+  })
+  return {
+    runs: both.length,
+    gaugeMeets: both.filter((x) => x.gauge >= GAUGE_GOAL).length,
+    heldOutMeets: both.filter((x) => x.heldOut >= GAUGE_GOAL).length,
+    ratio: spread(both.map((x) => x.gauge / x.heldOut)),
+    pairs: withMedians.length,
+    gaugeMedianMeets: withMedians.filter((p) => (p.median.gauge?.median ?? 0) >= GAUGE_GOAL).length,
+    heldOutMedianMeets: withMedians.filter((p) => (p.medianHeldOut?.median ?? 0) >= GAUGE_GOAL).length,
+    alwaysBelow: alwaysBelow.sort((a, b) => a.median - b.median),
+  }
 }
 
 /** How far the passes of one pair disagree, over the pairs measured in two passes or more. */
@@ -175,8 +248,8 @@ export function combinedMarkdown(
     '',
     `gauge ≥ ${GAUGE_GOAL}: ${goal} of ${measured.length} pairs; not below any of the three: ${above} of ${measured.length}; both: ${both} of ${measured.length}.`,
     '',
-    `| profile | cores | passes | ${COLUMNS.map((c) => `${LABEL[c]}: median (min–max)`).join(' | ')} | gauge per pass [size] | verdict |`,
-    `|---|---:|---:|${COLUMNS.map(() => '---|').join('')}---|---|`,
+    `| profile | cores | passes | ${COLUMNS.map((c) => `${LABEL[c]}: median (min–max)`).join(' | ')} | best size run again: median (min–max) | gauge per pass [size] | verdict |`,
+    `|---|---:|---:|${COLUMNS.map(() => '---|').join('')}---|---|---|`,
   ]
   for (const p of pairs) {
     const n = p.passes.filter((x) => x !== null).length
@@ -190,14 +263,37 @@ export function combinedMarkdown(
     const verdict =
       p.meetsGoal === null ? 'no gauge number' : misses.length === 0 ? 'met' : `**${misses.join(', ')}**`
     lines.push(
-      `| ${p.profile} | ${p.cores} | ${n} | ${COLUMNS.map((c) => eff(p.median[c])).join(' | ')} | ${perPass} | ${verdict} |`,
+      `| ${p.profile} | ${p.cores} | ${n} | ${COLUMNS.map((c) => eff(p.median[c])).join(' | ')} | ${eff(p.medianHeldOut)} | ${perPass} | ${verdict} |`,
     )
   }
   lines.push(
     '',
     'With two passes the median is their mean. A pair missing from a pass (not run, or failed) has fewer passes.',
+    '"Best size run again" is each pass\'s held-out run: the best static size run once more, timed like a policy, over the same best static pool.',
     '',
   )
+  const ceiling = againstHeldOut(pairs)
+  if (ceiling.runs > 0) {
+    lines.push(
+      '## gauge against the best static size run again',
+      '',
+      'The best static pool is the best of several noisy runs, so the best size itself, run once more, often falls',
+      'short of it. How often it still reaches the goal is how often a policy that always chose that size could:',
+      '',
+      `- Pair by pair in each pass (${ceiling.runs}): gauge ≥ ${GAUGE_GOAL} in ${ceiling.gaugeMeets}, the best size run again in ` +
+        `${ceiling.heldOutMeets}; gauge / the best size run again: ${eff(ceiling.ratio)}.`,
+      `- On the medians over passes (${ceiling.pairs} pairs): gauge ≥ ${GAUGE_GOAL} on ${ceiling.gaugeMedianMeets}, the best size ` +
+        `run again on ${ceiling.heldOutMedianMeets}.`,
+      `- Below the best size run again in every one of its passes (${MIN_PASSES_FOR_SIGN} or more; by chance alone 1 in ` +
+        `2^passes for each pair): ${
+          ceiling.alwaysBelow
+            .map((x) => `${x.pair} (${x.passes} passes, median ${num(x.median, 2)})`)
+            .join('; ') || 'none'
+        }. That is where gauge loses throughput consistently rather than by the pass: its size, its exploration in ` +
+        'the steady half, or its monitor.',
+      '',
+    )
+  }
   const disagreement = passDisagreement(pairs)
   if (disagreement.length > 0) {
     lines.push(

@@ -41,6 +41,11 @@ export interface PassVerdict {
   heldOutVsConfirmation: Spread | null
   heldOutBelowConfirmation: number
   /**
+   * Pairs whose held-out run reached GAUGE_GOAL of the best confirmation: how often the best static size
+   * itself, run once more, meets the goal set for gauge against the same yardstick.
+   */
+  heldOutMeetsGoal: number
+  /**
    * gauge's declared workload changes (step 2). The bench's workloads never change, so each is the host's
    * speed or the size read as a new workload; a change in the steady half throws away what was learnt there.
    */
@@ -90,6 +95,7 @@ export function passVerdict(rows: ProfileCoresResult[], steadyFromMs: number): P
     }),
     heldOutVsConfirmation: spread(luck),
     heldOutBelowConfirmation: luck.filter((x) => x < 1).length,
+    heldOutMeetsGoal: luck.filter((x) => x >= GAUGE_GOAL).length,
     phases: phaseChanges(measured, steadyFromMs),
   }
 }
@@ -138,7 +144,9 @@ export function verdictLines(v: PassVerdict): string[] {
       ? [
           `- The held-out static run / the best confirmation (same size, fresh companions): ${f(v.heldOutVsConfirmation)}, ` +
             `below 1 on ${v.heldOutBelowConfirmation} of ${v.heldOutVsConfirmation.n}: the yardstick's luck together with ` +
-            'the spread of two runs of one configuration.',
+            'the spread of two runs of one configuration. ' +
+            `The best static size itself, run once more, reached ≥ ${GAUGE_GOAL} of the best static pool on ` +
+            `${v.heldOutMeetsGoal} of ${v.heldOutVsConfirmation.n}: what a policy that always picked that size would have shown here in one run.`,
         ]
       : []),
     `- gauge declared ${count(v.phases.declared, 'workload change')} in ${count(v.phases.runs, 'run')}; the workloads here never change. ` +
