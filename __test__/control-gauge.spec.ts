@@ -6,6 +6,7 @@ import {
   DEFAULT_PLANT,
   type Decision,
   feedForwardTarget,
+  type GaugeOptions,
   GaugePolicy,
   kneeSize,
   observe,
@@ -982,4 +983,40 @@ test('trim: a trim that lowers throughput goes back and is not tried again from 
     )
     t.true(r.throughput >= 0.95 * best.throughput, `${r.throughput} of ${best.throughput}`)
   }
+})
+
+test('growOnMeansOneCore: on one core a growth is judged on the mean of its intervals, not on its first', (t) => {
+  const simulated = (options: Partial<GaugeOptions>, seed: number) =>
+    simulate({
+      policy: new GaugePolicy({ ...options, probe: false, fillBelow: null }),
+      phases: [{ windows: 40, workload: WORKLOADS.sleepDominated }],
+      initialSize: 4,
+      plant: { seed, noise: 0.2 },
+    })
+  for (const seed of [1, 2, 3]) {
+    const reasons = simulated({ growOnMeansOneCore: true }, seed).map((s) => s.decision.reason)
+    t.true(
+      reasons.some((r) => /^growing to \d+ \(against \d+\)$/.test(r)),
+      `seed ${seed}: a growth waits for its intervals: ${reasons.join(' | ')}`,
+    )
+    t.false(
+      reasons.some((r) => /while contention rose|no growth/.test(r)),
+      `seed ${seed}: no single interval refuses a growth: ${reasons.join(' | ')}`,
+    )
+  }
+  // Off (the default), the same noise refuses growths on single intervals.
+  const refusedOff = [1, 2, 3].flatMap((seed) =>
+    simulated({}, seed)
+      .map((s) => s.decision.reason)
+      .filter((r) => /while contention rose|no growth/.test(r)),
+  )
+  t.true(refusedOff.length > 0, 'the default judges a growth on its first interval')
+  // Two cores: the option does not apply.
+  const twoCores = simulate({
+    policy: new GaugePolicy({ growOnMeansOneCore: true }),
+    phases: [{ windows: 20, workload: WORKLOADS.sleepDominated }],
+    initialSize: 4,
+    plant: { cores: 2, seed: 1, noise: 0.2 },
+  })
+  t.false(twoCores.some((s) => /^growing to/.test(s.decision.reason)))
 })

@@ -19,7 +19,8 @@
  *     measured at the old size: a drop beyond the noise band goes back; a growth that gained less than half
  *     the band while contention (gil + lock + runq share) rose by `contentionRise` goes back (on one core,
  *     where a thread more can only queue for the core, one that gained nothing); a probe that did not gain a
- *     full band goes back. Going back sets the bias so the target is the old size.
+ *     full band goes back. Going back sets the bias so the target is the old size. With
+ *     `growOnMeansOneCore`, a growth on one core is judged on means instead, like a fill.
  *  5. At target (within a deadband): after two quiet intervals, move to the best-known size if it is better
  *     beyond noise; else, while the bottleneck (the GIL or the cores) is measurably short of busy and
  *     threads genuinely wait, fill: grow in proportion to the shortfall (up to `fillCapKnees` × the knee)
@@ -148,6 +149,17 @@ export interface GaugeOptions {
    * cpu-leaning is flat from 4 to 64 (3 755–4 286/s), so a retried fill costs little where it does not pay.
    */
   fillRetriesOneCore: number
+  /**
+   * On one core, judge a growth toward the target like a fill: on the mean of `probeWindows` intervals at
+   * the new size, going back only when that mean fell beyond the band for means; and do not hold a growth
+   * back because contention rose while one interval's throughput fell. Off, a growth is judged on its
+   * first interval and goes back unless it gained (on one core a thread more always raises the run-queue
+   * share), which on this host's one-core noise (one interval ±15–25 % at a fixed size) refuses about half
+   * of the growths of a curve that rises slowly. Pass 24, sensor fusion on one core: 22 → 24 refused at
+   * −8 %, 22 → 28 at −28 %, 21 → 23 at −1 %, and it settled at 21; side by side (benches/results/
+   * monitor-cost-one-core-consistent-losses.md) 64 threads ran 1.23 (1.06–1.37) × 21 in all six repeats.
+   */
+  growOnMeansOneCore: boolean
 }
 
 export const GAUGE_DEFAULTS: GaugeOptions = {
@@ -174,6 +186,7 @@ export const GAUGE_DEFAULTS: GaugeOptions = {
   trimMinThreadShare: 0.2,
   trimMinHandoff: 0.04,
   fillRetriesOneCore: 2,
+  growOnMeansOneCore: false,
 }
 
 /** What was measured at one pool size in the current phase. */
@@ -187,7 +200,7 @@ interface SizeRecord {
 interface Move {
   from: number
   to: number
-  kind: 'step' | 'probe' | 'fill' | 'shed' | 'trim' | 'best' | 'back'
+  kind: 'step' | 'grow' | 'probe' | 'fill' | 'shed' | 'trim' | 'best' | 'back'
   /** Per-task wall − cpu at the old size (for judging downward probes). */
   fromApparentWaitNs?: number
   /**
@@ -205,6 +218,7 @@ interface PhaseReference {
 /** Moves judged on `probeWindows` intervals of their own, and how a decision names the wait. */
 const JUDGED_MOVE_VERB: Partial<Record<Move['kind'], string>> = {
   probe: 'probing',
+  grow: 'growing to',
   fill: 'filling',
   shed: 'shedding to',
   trim: 'trimming to',
@@ -445,14 +459,15 @@ export class GaugePolicy implements Policy {
       Math.max(this.options.minGain, this.options.firstGain * 0.6 ** this.moves) / (1 + this.reversals)
     const step = Math.sign(delta) * Math.max(1, Math.round(Math.abs(delta) * gain))
     const to = clampSize(size + step, input.min, input.max)
+    const onMeans = to > size && this.oneCore && this.options.growOnMeansOneCore
     if (to > size) {
       if (!obs.backlog)
         return { size, reason: `target ${target} but no backlog: growing would not help`, gain }
-      const rising = this.contentionRisingAlone(obs, band)
+      const rising = onMeans ? null : this.contentionRisingAlone(obs, band)
       if (rising) return { size, reason: `target ${target} but ${rising}: no growth`, gain }
     }
     if (to === size) return { size, reason: `target ${target}, at a bound`, gain }
-    this.move(size, to, 'step')
+    this.move(size, to, onMeans ? 'grow' : 'step')
     this.moves += 1
     const why = `${obs.source === 'window' ? '(io+sleep)/cpu' : '(wall−cpu)/cpu'} ${round3(obs.waitNs / obs.cpuNs)}`
     return { size: to, reason: `target ${target} (${why}): ${size} → ${to}`, gain }
@@ -620,6 +635,7 @@ export class GaugePolicy implements Policy {
     let band = singleBand
     const grew = move.to > move.from
     if (move.kind === 'fill') return this.judgeFill(move, before, obs)
+    if (move.kind === 'grow') return this.judgeGrowthOnMeans(move, before, obs)
     if (move.kind === 'shed' || move.kind === 'trim') return this.judgeReduction(move, before, obs)
     if (move.kind === 'probe' && grew) {
       // A probe is judged on the mean of several intervals, against a band for means, not single values.
@@ -650,6 +666,24 @@ export class GaugePolicy implements Policy {
       if (!grew && !(obs.apparentWaitNs < 0.9 * (move.fromApparentWaitNs ?? 0))) this.probeAllowed = false
     }
     return null
+  }
+
+  /** A one-core growth (growOnMeansOneCore): back only when its mean fell beyond the band for means. */
+  private judgeGrowthOnMeans(
+    move: Move,
+    before: SizeRecord,
+    obs: Observation,
+  ): { size: number; reason: string } | null {
+    const k = move.seen.throughput.n + 1
+    if (k < this.options.probeWindows) return this.judgeLater(move, obs)
+    const gain = meanWith(move.seen.throughput, obs.throughput) / before.throughput.mean - 1
+    const tolerance = this.meanBand(k, before.throughput.n) ?? this.options.noiseFloor
+    if (gain >= -tolerance) return null
+    this.bias = move.from / (this.targetEstimate ?? move.from)
+    return {
+      size: move.from,
+      reason: `${move.from} → ${move.to} lowered throughput ${pct(gain)} over ${k} intervals (band for means ${pct(tolerance)}): back to ${move.from}`,
+    }
   }
 
   /** Not enough intervals at the new size yet: keep this one for the move's judgement. */
