@@ -158,6 +158,10 @@ export interface GaugeOptions {
    * of the growths of a curve that rises slowly. Pass 24, sensor fusion on one core: 22 → 24 refused at
    * −8 %, 22 → 28 at −28 %, 21 → 23 at −1 %, and it settled at 21; side by side (benches/results/
    * monitor-cost-one-core-consistent-losses.md) 64 threads ran 1.23 (1.06–1.37) × 21 in all six repeats.
+   * Tried on (benches/results/bench-grow-on-means-one-core, the 13 one-core pairs side by side): gauge /
+   * this variant 1.10 (0.94–1.28), gauge higher on 10; sensor fusion 0.83 at 30 threads against 0.74 at 22.
+   * Judged three intervals at a time, with the target's estimate held while a move is judged, the pool
+   * grows one thread per 1.5 s and reaches the steady half short of its target. Hence off.
    */
   growOnMeansOneCore: boolean
 }
@@ -596,9 +600,9 @@ export class GaugePolicy implements Policy {
     before: SizeRecord,
     obs: Observation,
   ): { size: number; reason: string } | null {
-    const k = move.seen.throughput.n + 1
-    if (k < this.options.probeWindows) return this.judgeLater(move, obs)
-    const gain = meanWith(move.seen.throughput, obs.throughput) / before.throughput.mean - 1
+    const judged = this.meanGain(move, before, obs)
+    if (!judged) return null
+    const { gain } = judged
     if (gain >= 0) {
       this.bias = move.to / (this.targetEstimate ?? move.to)
       this.ceiling = move.to
@@ -639,10 +643,10 @@ export class GaugePolicy implements Policy {
     if (move.kind === 'shed' || move.kind === 'trim') return this.judgeReduction(move, before, obs)
     if (move.kind === 'probe' && grew) {
       // A probe is judged on the mean of several intervals, against a band for means, not single values.
-      const k = move.seen.throughput.n + 1
-      if (k < this.options.probeWindows) return this.judgeLater(move, obs)
-      gain = meanWith(move.seen.throughput, obs.throughput) / before.throughput.mean - 1
-      band = this.meanBand(k, before.throughput.n) ?? band
+      const judged = this.meanGain(move, before, obs)
+      if (!judged) return null
+      gain = judged.gain
+      band = this.meanBand(judged.k, before.throughput.n) ?? band
     }
     const back = (why: string) => {
       this.bias = move.from / (this.targetEstimate ?? move.from)
@@ -674,9 +678,9 @@ export class GaugePolicy implements Policy {
     before: SizeRecord,
     obs: Observation,
   ): { size: number; reason: string } | null {
-    const k = move.seen.throughput.n + 1
-    if (k < this.options.probeWindows) return this.judgeLater(move, obs)
-    const gain = meanWith(move.seen.throughput, obs.throughput) / before.throughput.mean - 1
+    const judged = this.meanGain(move, before, obs)
+    if (!judged) return null
+    const { k, gain } = judged
     const tolerance = this.meanBand(k, before.throughput.n) ?? this.options.noiseFloor
     if (gain >= -tolerance) return null
     this.bias = move.from / (this.targetEstimate ?? move.from)
@@ -684,6 +688,19 @@ export class GaugePolicy implements Policy {
       size: move.from,
       reason: `${move.from} → ${move.to} lowered throughput ${pct(gain)} over ${k} intervals (band for means ${pct(tolerance)}): back to ${move.from}`,
     }
+  }
+
+  /**
+   * A judged move's mean throughput over its own intervals against the old size's mean, once it has
+   * `probeWindows` of them (k: how many); before that null, and this interval is kept for later.
+   */
+  private meanGain(move: Move, before: SizeRecord, obs: Observation): { k: number; gain: number } | null {
+    const k = move.seen.throughput.n + 1
+    if (k < this.options.probeWindows) {
+      this.judgeLater(move, obs)
+      return null
+    }
+    return { k, gain: meanWith(move.seen.throughput, obs.throughput) / before.throughput.mean - 1 }
   }
 
   /** Not enough intervals at the new size yet: keep this one for the move's judgement. */
@@ -716,9 +733,9 @@ export class GaugePolicy implements Policy {
     obs: Observation,
   ): { size: number; reason: string } | null {
     const at = move.seen
-    const k = at.throughput.n + 1
-    if (k < this.options.probeWindows) return this.judgeLater(move, obs)
-    const gain = meanWith(at.throughput, obs.throughput) / before.throughput.mean - 1
+    const judged = this.meanGain(move, before, obs)
+    if (!judged) return null
+    const { k, gain } = judged
     const busyAfter = obs.utilisation === null ? null : meanWith(at.utilisation, obs.utilisation)
     const rise = busyAfter === null || before.utilisation.n === 0 ? null : busyAfter - before.utilisation.mean
     // On one core a thread more queues for the core, and a fall within the noise is the host's (per-task
