@@ -12,6 +12,7 @@ import {
   observe,
   Plant,
   type PlantConfig,
+  type Policy,
   simulate,
   WORKLOADS,
   type Workload,
@@ -1019,4 +1020,50 @@ test('growOnMeansOneCore: on one core a growth is judged on the mean of its inte
     plant: { cores: 2, seed: 1, noise: 0.2 },
   })
   t.false(twoCores.some((s) => /^growing to/.test(s.decision.reason)))
+})
+
+test('fillOnGilHeldOneCore: on one core the fill reads the GIL’s held share, where the core’s also counts hand-offs', (t) => {
+  // The plant's GIL is held for all of its CPU; here it reads 0.85 of that, as sensor fusion's did at 21
+  // threads on one core (core 0.95 busy, GIL 0.81): the rest of the core's time went to hand-offs.
+  const lowGilReads = (options: Partial<GaugeOptions>): Policy => {
+    const gauge = new GaugePolicy(options)
+    return {
+      name: gauge.name,
+      intervalMs: gauge.intervalMs,
+      decide: (input) => {
+        const w = input.window
+        const total = w ? { ...w.total, gilHeld: (w.total.gilHeld ?? 0) * 0.85 } : null
+        return gauge.decide(w && total ? { ...input, window: { ...w, total } } : input)
+      },
+    }
+  }
+  const reasons = (options: Partial<GaugeOptions>) =>
+    simulate({
+      policy: lowGilReads({ ...options, probe: false }),
+      phases: [{ windows: 30, workload: WORKLOADS.sleepDominated }],
+      initialSize: 4,
+      plant: { seed: 1, noise: 0.02 },
+    }).map((s) => s.decision.reason)
+  // The busy share each fill read: the GIL's 0.85 of the CPU with the option, the core's share without it.
+  const firstFillBusy = (rs: string[]) =>
+    Number(rs.map((r) => /^bottleneck busy (\d+)% < 95%/.exec(r)?.[1]).find(Boolean))
+  const on = reasons({ fillOnGilHeldOneCore: true })
+  const off = reasons({})
+  const busyOn = firstFillBusy(on)
+  const busyOff = firstFillBusy(off)
+  t.true(Math.abs(busyOn / busyOff - 0.85) < 0.03, `${busyOn} against ${busyOff}: ${on.join(' | ')}`)
+  // Two cores: the option does not apply.
+  const twoCores = simulate({
+    policy: lowGilReads({ fillOnGilHeldOneCore: true, probe: false }),
+    phases: [{ windows: 30, workload: WORKLOADS.sleepDominated }],
+    initialSize: 4,
+    plant: { seed: 1, noise: 0.02, cores: 2 },
+  }).map((s) => s.decision.reason)
+  const twoCoresDefault = simulate({
+    policy: lowGilReads({ probe: false }),
+    phases: [{ windows: 30, workload: WORKLOADS.sleepDominated }],
+    initialSize: 4,
+    plant: { seed: 1, noise: 0.02, cores: 2 },
+  }).map((s) => s.decision.reason)
+  t.deepEqual(twoCores, twoCoresDefault)
 })

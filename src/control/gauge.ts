@@ -164,6 +164,14 @@ export interface GaugeOptions {
    * grows one thread per 1.5 s and reaches the steady half short of its target. Hence off.
    */
   growOnMeansOneCore: boolean
+  /**
+   * On one core with a GIL, read the bottleneck's busy share for the fill (step 5) from the GIL's held
+   * share alone where it is measured, not from the larger of it and the core's CPU share. On one core the
+   * CPU share also counts the hand-offs' overhead, which more threads shrink: sensor fusion at 21 threads
+   * kept the core 0.95 busy and the GIL 0.81 (benches/results/pool-occupancy-sensor-fusion-one-core.md;
+   * 0.97 at 32 threads, which ran 1.38× faster), so the fill, which stops at 0.95, never saw the room.
+   */
+  fillOnGilHeldOneCore: boolean
 }
 
 export const GAUGE_DEFAULTS: GaugeOptions = {
@@ -191,6 +199,7 @@ export const GAUGE_DEFAULTS: GaugeOptions = {
   trimMinHandoff: 0.04,
   fillRetriesOneCore: 2,
   growOnMeansOneCore: false,
+  fillOnGilHeldOneCore: false,
 }
 
 /** What was measured at one pool size in the current phase. */
@@ -328,6 +337,8 @@ export class GaugePolicy implements Policy {
     }
     const obs = observe(input, gil)
     if (!obs) return { size, reason: 'interval not used: no task CPU time measured', inputs: base }
+    const gilHeld = input.window?.total.gilHeld ?? null
+    if (opt.fillOnGilHeldOneCore && gil && input.cores <= 1 && gilHeld !== null) obs.utilisation = gilHeld
     const warming = this.stillWarming(input)
     if (warming)
       return { size, reason: warming, inputs: { ...base, warmupCompletions: input.tasks.warmupCompletions } }
