@@ -170,6 +170,11 @@ export interface GaugeOptions {
    * CPU share also counts the hand-offs' overhead, which more threads shrink: sensor fusion at 21 threads
    * kept the core 0.95 busy and the GIL 0.81 (benches/results/pool-occupancy-sensor-fusion-one-core.md;
    * 0.97 at 32 threads, which ran 1.38× faster), so the fill, which stops at 0.95, never saw the room.
+   * Tried on six one-core pairs, one repeat (benches/results/bench-fill-on-gil-held-one-core): it grew
+   * the two pairs gauge loses in every pass (sensor fusion 22 → 31 threads, 0.75 → 0.92; cpu-leaning 3 → 9,
+   * 0.85 → 1.05) and lost elsewhere (cpu-heavy 0.95 → 0.83 at 5 threads, balanced 0.86 → 0.80): gauge /
+   * variant 1.05 (0.81–1.21). On one core the GIL's held share reads low for the CPU-bound
+   * micro-workloads (0.08–0.29 in benches/results/gil-busy-all-pairs-trial.md), so it fills them too. Off.
    */
   fillOnGilHeldOneCore: boolean
 }
