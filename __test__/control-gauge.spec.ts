@@ -1037,12 +1037,12 @@ test('fillOnGilHeldOneCore: on one core the fill reads the GIL’s held share, w
       },
     }
   }
-  const reasons = (options: Partial<GaugeOptions>) =>
+  const reasons = (options: Partial<GaugeOptions>, cores = 1) =>
     simulate({
       policy: lowGilReads({ ...options, probe: false }),
       phases: [{ windows: 30, workload: WORKLOADS.sleepDominated }],
       initialSize: 4,
-      plant: { seed: 1, noise: 0.02 },
+      plant: { seed: 1, noise: 0.02, cores },
     }).map((s) => s.decision.reason)
   // The busy share each fill read: the GIL's 0.85 of the CPU with the option, the core's share without it.
   const firstFillBusy = (rs: string[]) =>
@@ -1053,17 +1053,5 @@ test('fillOnGilHeldOneCore: on one core the fill reads the GIL’s held share, w
   const busyOff = firstFillBusy(off)
   t.true(Math.abs(busyOn / busyOff - 0.85) < 0.03, `${busyOn} against ${busyOff}: ${on.join(' | ')}`)
   // Two cores: the option does not apply.
-  const twoCores = simulate({
-    policy: lowGilReads({ fillOnGilHeldOneCore: true, probe: false }),
-    phases: [{ windows: 30, workload: WORKLOADS.sleepDominated }],
-    initialSize: 4,
-    plant: { seed: 1, noise: 0.02, cores: 2 },
-  }).map((s) => s.decision.reason)
-  const twoCoresDefault = simulate({
-    policy: lowGilReads({ probe: false }),
-    phases: [{ windows: 30, workload: WORKLOADS.sleepDominated }],
-    initialSize: 4,
-    plant: { seed: 1, noise: 0.02, cores: 2 },
-  }).map((s) => s.decision.reason)
-  t.deepEqual(twoCores, twoCoresDefault)
+  t.deepEqual(reasons({ fillOnGilHeldOneCore: true }, 2), reasons({}, 2))
 })

@@ -127,18 +127,19 @@ const MIN_PASSES_FOR_SIGN = 3
  * how often a policy that always chose the best size could.
  */
 export function againstHeldOut(pairs: CombinedPair[]): AgainstHeldOut {
-  const both = pairs.flatMap((p) =>
-    p.passes.flatMap((x) =>
-      x && x.efficiency.gauge !== null && x.heldOut !== null
+  // Per pair, the passes with both a gauge number and a held-out run.
+  const perPair = pairs.map((p) => ({
+    p,
+    runs: p.passes.flatMap((x) =>
+      x && x.efficiency.gauge !== null && x.heldOut
         ? [{ gauge: x.efficiency.gauge, heldOut: x.heldOut }]
         : [],
     ),
-  )
+  }))
+  const both = perPair.flatMap((x) => x.runs)
   const withMedians = pairs.filter((p) => p.median.gauge && p.medianHeldOut)
-  const alwaysBelow = pairs.flatMap((p) => {
-    const ratios = p.passes.flatMap((x) =>
-      x && x.efficiency.gauge !== null && x.heldOut ? [x.efficiency.gauge / x.heldOut] : [],
-    )
+  const alwaysBelow = perPair.flatMap(({ p, runs }) => {
+    const ratios = runs.map((r) => r.gauge / r.heldOut)
     const mid = median(ratios)
     if (ratios.length < MIN_PASSES_FOR_SIGN || mid === null || ratios.some((r) => r >= 1)) return []
     return [{ pair: `${p.profile}, ${p.cores}`, passes: ratios.length, median: mid }]

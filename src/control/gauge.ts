@@ -342,8 +342,9 @@ export class GaugePolicy implements Policy {
     }
     const obs = observe(input, gil)
     if (!obs) return { size, reason: 'interval not used: no task CPU time measured', inputs: base }
+    this.oneCore = input.cores <= 1
     const gilHeld = input.window?.total.gilHeld ?? null
-    if (opt.fillOnGilHeldOneCore && gil && input.cores <= 1 && gilHeld !== null) obs.utilisation = gilHeld
+    if (opt.fillOnGilHeldOneCore && gil && this.oneCore && gilHeld !== null) obs.utilisation = gilHeld
     const warming = this.stillWarming(input)
     if (warming)
       return { size, reason: warming, inputs: { ...base, warmupCompletions: input.tasks.warmupCompletions } }
@@ -367,7 +368,6 @@ export class GaugePolicy implements Policy {
     const knees = kneeBounds(obs, gil, input.cores)
     this.knee = bottleneckKnee(knees)
     this.gilBoundWithSpareCores = knees.gil !== null && knees.gil < 0.95 * knees.cores
-    this.oneCore = input.cores <= 1
     const raw = this.options.headroom * this.knee
     // Readings at a size being judged do not move the estimate: judging it decides whether they count.
     if (!judging || this.targetEstimate === null)
