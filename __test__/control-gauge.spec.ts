@@ -8,6 +8,7 @@ import {
   feedForwardTarget,
   type GaugeOptions,
   GaugePolicy,
+  gilBoundUtilisationOneCore,
   kneeSize,
   observe,
   Plant,
@@ -761,6 +762,26 @@ test('observe() reads the wait per unit of all the CPU a call costs, the non-tas
   t.is(inputs.apparentWaitMs, 0.3)
 })
 
+test('gilBoundUtilisationOneCore: the GIL’s held share where it holds most of the CPU, else null', (t) => {
+  const base = simulateWindow() // 500 ms windows
+  const win = (cpuNs: number, gilHeld: number | null) => ({
+    ...base,
+    total: { ...base.total, gilHeld, times: { ...base.total.times, cpu: cpuNs } },
+  })
+  // Sensor fusion at 21 threads: the core 0.99 busy, the GIL 0.81: the GIL's share, which shows the room.
+  t.is(gilBoundUtilisationOneCore(win(495e6, 0.81)), 0.81)
+  // ONNX Runtime: the core full, the GIL 0.04: the work runs with the GIL released; not the GIL's to say.
+  t.is(gilBoundUtilisationOneCore(win(500e6, 0.04)), null)
+  // analytics: 0.56 of the CPU holds the GIL, below the line.
+  t.is(gilBoundUtilisationOneCore(win(500e6, 0.56)), null)
+  // The CPU rate counts up to one core: 1.2 cores of CPU (a thread outside the pinning) still compares
+  // against 1.
+  t.is(gilBoundUtilisationOneCore(win(600e6, 0.75)), 0.75)
+  // Not measured, or no CPU: null.
+  t.is(gilBoundUtilisationOneCore(win(500e6, null)), null)
+  t.is(gilBoundUtilisationOneCore(win(0, 0.5)), null)
+})
+
 test('bottleneckUtilisation: the busier of the GIL (held share) and the cores (CPU / wall / cores)', (t) => {
   const base = simulateWindow() // 100 ms of CPU in 500 ms
   const win = (cpuNs: number, gilHeld: number | null) => ({
@@ -1025,21 +1046,21 @@ test('growOnMeansOneCore: on one core a growth is judged on the mean of its inte
 test('fillOnGilHeldOneCore: on one core the fill reads the GIL’s held share, where the core’s also counts hand-offs', (t) => {
   // The plant's GIL is held for all of its CPU; here it reads 0.85 of that, as sensor fusion's did at 21
   // threads on one core (core 0.95 busy, GIL 0.81): the rest of the core's time went to hand-offs.
-  const lowGilReads = (options: Partial<GaugeOptions>): Policy => {
+  const lowGilReads = (options: Partial<GaugeOptions>, heldShare: number): Policy => {
     const gauge = new GaugePolicy(options)
     return {
       name: gauge.name,
       intervalMs: gauge.intervalMs,
       decide: (input) => {
         const w = input.window
-        const total = w ? { ...w.total, gilHeld: (w.total.gilHeld ?? 0) * 0.85 } : null
+        const total = w ? { ...w.total, gilHeld: (w.total.gilHeld ?? 0) * heldShare } : null
         return gauge.decide(w && total ? { ...input, window: { ...w, total } } : input)
       },
     }
   }
-  const reasons = (options: Partial<GaugeOptions>, cores = 1) =>
+  const reasons = (options: Partial<GaugeOptions>, cores = 1, heldShare = 0.85) =>
     simulate({
-      policy: lowGilReads({ ...options, probe: false }),
+      policy: lowGilReads({ ...options, probe: false }, heldShare),
       phases: [{ windows: 30, workload: WORKLOADS.sleepDominated }],
       initialSize: 4,
       plant: { seed: 1, noise: 0.02, cores },
@@ -1054,4 +1075,6 @@ test('fillOnGilHeldOneCore: on one core the fill reads the GIL’s held share, w
   t.true(Math.abs(busyOn / busyOff - 0.85) < 0.03, `${busyOn} against ${busyOff}: ${on.join(' | ')}`)
   // Two cores: the option does not apply.
   t.deepEqual(reasons({ fillOnGilHeldOneCore: true }, 2), reasons({}, 2))
+  // The GIL held for a third of the CPU (its work runs with the GIL released): the core's share decides.
+  t.deepEqual(reasons({ fillOnGilHeldOneCore: true }, 1, 0.3), reasons({}, 1, 0.3))
 })

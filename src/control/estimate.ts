@@ -134,6 +134,32 @@ export function bottleneckUtilisation(window: Window, cores: number, gil: boolea
   return Math.max(coreShare, gilShare)
 }
 
+/**
+ * From this share of the process's CPU (as a rate of one core) held with the GIL, the GIL is where the work
+ * is. Measured on one core (GIL held / CPU rate): the pure-Python loops 0.78–0.89 and sensor fusion's Kalman
+ * filter 0.97–0.98 (benches/results/pool-occupancy-gil-share-one-core.md, pool-occupancy-sensor-fusion-
+ * one-core.md); analytics 0.56 and io-heavy 0.47, whose bridge CPU runs without it; ONNX Runtime 0.04, the
+ * small language model's matmuls 0.03, vision's convolutions 0.10, which release it for the work
+ * (benches/results/gil-busy-all-pairs-trial.md).
+ */
+export const GIL_BOUND_SHARE_OF_CPU = 0.7
+
+/**
+ * On one core, how busy the GIL kept the core, where the GIL's held time is most of the process's CPU
+ * (`GIL_BOUND_SHARE_OF_CPU`); else null. There the core's CPU share also counts the hand-offs and the
+ * bridge's GIL-free CPU, which more threads shrink per task (sensor fusion on one core: 0.93 ms of CPU per
+ * task at 21 threads, 0.76 at 48, 4.7 voluntary switches per task against 2.9), so the core reads nearly
+ * full while the GIL shows the room. Where the GIL is released for the work (ONNX Runtime, numpy) the
+ * GIL-free CPU is the work itself and the core's share is the bottleneck's.
+ */
+export function gilBoundUtilisationOneCore(window: Window): number | null {
+  const held = window.total.gilHeld
+  if (held === null || window.durationNs <= 0) return null
+  const cpuRate = Math.min(1, window.total.times.cpu / window.durationNs)
+  if (cpuRate <= 0 || held < GIL_BOUND_SHARE_OF_CPU * cpuRate) return null
+  return held
+}
+
 /** Threads needed to keep the bottleneck (the GIL or the cores) busy (unclamped, ≥ 1). */
 export function feedForwardTarget(
   o: { cpuNs: number; waitNs: number; gilHeldNs?: number | null },

@@ -62,7 +62,14 @@
  * the wait shrinks with fewer threads (contention) or not (genuine). This is slower (about three intervals
  * per step when shrinking) and blind to runq; see the report for what it cannot see.
  */
-import { bottleneckKnee, gilEnabled, kneeBounds, type Observation, observe } from './estimate.js'
+import {
+  bottleneckKnee,
+  gilBoundUtilisationOneCore,
+  gilEnabled,
+  kneeBounds,
+  type Observation,
+  observe,
+} from './estimate.js'
 import type { ControlInput, Decision, Policy } from './policy.js'
 import { clampSize, RunningStats, round3 } from './util.js'
 
@@ -166,15 +173,17 @@ export interface GaugeOptions {
   growOnMeansOneCore: boolean
   /**
    * On one core with a GIL, read the bottleneck's busy share for the fill (step 5) from the GIL's held
-   * share alone where it is measured, not from the larger of it and the core's CPU share. On one core the
-   * CPU share also counts the hand-offs' overhead, which more threads shrink: sensor fusion at 21 threads
-   * kept the core 0.95 busy and the GIL 0.81 (benches/results/pool-occupancy-sensor-fusion-one-core.md;
-   * 0.97 at 32 threads, which ran 1.38× faster), so the fill, which stops at 0.95, never saw the room.
-   * Tried on six one-core pairs, one repeat (benches/results/bench-fill-on-gil-held-one-core): it grew
-   * the two pairs gauge loses in every pass (sensor fusion 22 → 31 threads, 0.75 → 0.92; cpu-leaning 3 → 9,
-   * 0.85 → 1.05) and lost elsewhere (cpu-heavy 0.95 → 0.83 at 5 threads, balanced 0.86 → 0.80): gauge /
-   * variant 1.05 (0.81–1.21). On one core the GIL's held share reads low for the CPU-bound
-   * micro-workloads (0.08–0.29 in benches/results/gil-busy-all-pairs-trial.md), so it fills them too. Off.
+   * share alone where the GIL holds most of the CPU (estimate.ts, gilBoundUtilisationOneCore), not from the
+   * larger of it and the core's CPU share. On one core the CPU share also counts the hand-offs' overhead,
+   * which more threads shrink: in the bench sensor fusion at 21 threads read the core 0.99 busy, the GIL
+   * 0.81 (benches/results/pool-occupancy-sensor-fusion-one-core.md; 0.97 at 32 threads, which ran 1.38×
+   * faster), so the fill, which stops at 0.95, never saw the room.
+   * Tried unguarded on six one-core pairs, one repeat (benches/results/bench-fill-on-gil-held-one-core): it
+   * grew the two pairs gauge loses in every pass (sensor fusion 22 → 31 threads, 0.75 → 0.92; cpu-leaning
+   * 3 → 9, 0.85 → 1.05) and read lower elsewhere (cpu-heavy 0.95 → 0.83 at 5 threads, balanced 0.86 →
+   * 0.80, where the variant's own per-task CPU rose by half within its run: the host's) and filled ONNX
+   * Runtime, which runs with the GIL released, 22 → 37 threads: gauge / variant 1.05 (0.81–1.21). Hence the
+   * guard, which leaves the GIL-released and mixed workloads to the core's share.
    */
   fillOnGilHeldOneCore: boolean
 }
@@ -343,8 +352,9 @@ export class GaugePolicy implements Policy {
     const obs = observe(input, gil)
     if (!obs) return { size, reason: 'interval not used: no task CPU time measured', inputs: base }
     this.oneCore = input.cores <= 1
-    const gilHeld = input.window?.total.gilHeld ?? null
-    if (opt.fillOnGilHeldOneCore && gil && this.oneCore && gilHeld !== null) obs.utilisation = gilHeld
+    if (opt.fillOnGilHeldOneCore && gil && this.oneCore && input.window) {
+      obs.utilisation = gilBoundUtilisationOneCore(input.window) ?? obs.utilisation
+    }
     const warming = this.stillWarming(input)
     if (warming)
       return { size, reason: warming, inputs: { ...base, warmupCompletions: input.tasks.warmupCompletions } }

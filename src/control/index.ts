@@ -2,6 +2,7 @@ export { BETAPOOL_RULES, type BetapoolOptions, BetapoolPolicy, cpuPercent } from
 export {
   bottleneckUtilisation,
   feedForwardTarget,
+  gilBoundUtilisationOneCore,
   gilEnabled,
   type Observation,
   observe,
