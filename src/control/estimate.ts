@@ -139,7 +139,7 @@ export function bottleneckUtilisation(window: Window, cores: number, gil: boolea
  * is. Measured on one core (GIL held / CPU rate): the pure-Python loops 0.78–0.89 and sensor fusion's Kalman
  * filter 0.97–0.98 (benches/results/pool-occupancy-gil-share-one-core.md, pool-occupancy-sensor-fusion-
  * one-core.md); analytics 0.56 and io-heavy 0.47, whose bridge CPU runs without it; ONNX Runtime 0.04, the
- * small language model's matmuls 0.03, vision's convolutions 0.10, which release it for the work
+ * small language model's matmuls 0.03, vision's convolutions 0.10–0.14, which release it for the work
  * (benches/results/gil-busy-all-pairs-trial.md).
  */
 export const GIL_BOUND_SHARE_OF_CPU = 0.7

@@ -183,7 +183,10 @@ export interface GaugeOptions {
    * 3 → 9, 0.85 → 1.05) and read lower elsewhere (cpu-heavy 0.95 → 0.83 at 5 threads, balanced 0.86 →
    * 0.80, where the variant's own per-task CPU rose by half within its run: the host's) and filled ONNX
    * Runtime, which runs with the GIL released, 22 → 37 threads: gauge / variant 1.05 (0.81–1.21). Hence the
-   * guard, which leaves the GIL-released and mixed workloads to the core's share.
+   * guard, which leaves the GIL-released and mixed workloads to the core's share. Guarded, over the 13
+   * one-core pairs with two repeats (benches/results/bench-fill-on-gil-bound-one-core): gauge / variant
+   * 1.01 (0.82–1.17), gauge higher on 7; 0.84–1.17 on the six pairs where the rule acted (sensor fusion
+   * 1.17), 0.82–1.12 on the seven where it did not: no effect the bench can tell from its noise. Off.
    */
   fillOnGilHeldOneCore: boolean
 }
