@@ -762,41 +762,37 @@ test('observe() reads the wait per unit of all the CPU a call costs, the non-tas
   t.is(inputs.apparentWaitMs, 0.3)
 })
 
+/** A 500 ms window with this much process CPU and this GIL-held share. */
+function windowWith(cpuNs: number, gilHeld: number | null) {
+  const base = simulateWindow()
+  return { ...base, total: { ...base.total, gilHeld, times: { ...base.total.times, cpu: cpuNs } } }
+}
+
 test('gilBoundUtilisationOneCore: the GIL’s held share where it holds most of the CPU, else null', (t) => {
-  const base = simulateWindow() // 500 ms windows
-  const win = (cpuNs: number, gilHeld: number | null) => ({
-    ...base,
-    total: { ...base.total, gilHeld, times: { ...base.total.times, cpu: cpuNs } },
-  })
   // Sensor fusion at 21 threads: the core 0.99 busy, the GIL 0.81: the GIL's share, which shows the room.
-  t.is(gilBoundUtilisationOneCore(win(495e6, 0.81)), 0.81)
+  t.is(gilBoundUtilisationOneCore(windowWith(495e6, 0.81)), 0.81)
   // ONNX Runtime: the core full, the GIL 0.04: the work runs with the GIL released; not the GIL's to say.
-  t.is(gilBoundUtilisationOneCore(win(500e6, 0.04)), null)
+  t.is(gilBoundUtilisationOneCore(windowWith(500e6, 0.04)), null)
   // analytics: 0.56 of the CPU holds the GIL, below the line.
-  t.is(gilBoundUtilisationOneCore(win(500e6, 0.56)), null)
+  t.is(gilBoundUtilisationOneCore(windowWith(500e6, 0.56)), null)
   // The CPU rate counts up to one core: 1.2 cores of CPU (a thread outside the pinning) still compares
   // against 1.
-  t.is(gilBoundUtilisationOneCore(win(600e6, 0.75)), 0.75)
+  t.is(gilBoundUtilisationOneCore(windowWith(600e6, 0.75)), 0.75)
   // Not measured, or no CPU: null.
-  t.is(gilBoundUtilisationOneCore(win(500e6, null)), null)
-  t.is(gilBoundUtilisationOneCore(win(0, 0.5)), null)
+  t.is(gilBoundUtilisationOneCore(windowWith(500e6, null)), null)
+  t.is(gilBoundUtilisationOneCore(windowWith(0, 0.5)), null)
 })
 
 test('bottleneckUtilisation: the busier of the GIL (held share) and the cores (CPU / wall / cores)', (t) => {
-  const base = simulateWindow() // 100 ms of CPU in 500 ms
-  const win = (cpuNs: number, gilHeld: number | null) => ({
-    ...base,
-    total: { ...base.total, gilHeld, times: { ...base.total.times, cpu: cpuNs } },
-  })
   // 800 ms of CPU in 500 ms on 2 cores: cores 0.8 busy; the GIL, held 30 % of the time, is not the bound.
-  t.is(bottleneckUtilisation(win(800e6, 0.3), 2, true), 0.8)
+  t.is(bottleneckUtilisation(windowWith(800e6, 0.3), 2, true), 0.8)
   // Pure Python: the GIL held 90 % while one core is 45 % busy.
-  t.is(bottleneckUtilisation(win(450e6, 0.9), 2, true), 0.9)
+  t.is(bottleneckUtilisation(windowWith(450e6, 0.9), 2, true), 0.9)
   // GIL hold not measured: all CPU holds it, capped at 1.
-  t.is(bottleneckUtilisation(win(300e6, null), 2, true), 0.6)
-  t.is(bottleneckUtilisation(win(800e6, null), 2, true), 1)
+  t.is(bottleneckUtilisation(windowWith(300e6, null), 2, true), 0.6)
+  t.is(bottleneckUtilisation(windowWith(800e6, null), 2, true), 1)
   // No GIL: the cores only.
-  t.is(bottleneckUtilisation(win(300e6, null), 2, false), 0.3)
+  t.is(bottleneckUtilisation(windowWith(300e6, null), 2, false), 0.3)
 })
 
 /** A 500 ms window of the plant with 100 ms of thread CPU in it. */
@@ -1045,7 +1041,7 @@ test('growOnMeansOneCore: on one core a growth is judged on the mean of its inte
 
 test('fillOnGilHeldOneCore: on one core the fill reads the GIL’s held share, where the core’s also counts hand-offs', (t) => {
   // The plant's GIL is held for all of its CPU; here it reads 0.85 of that, as sensor fusion's did at 21
-  // threads on one core (core 0.95 busy, GIL 0.81): the rest of the core's time went to hand-offs.
+  // threads on one core (core 0.99 busy, GIL 0.81): the rest of the core's time went to hand-offs.
   const lowGilReads = (options: Partial<GaugeOptions>, heldShare: number): Policy => {
     const gauge = new GaugePolicy(options)
     return {

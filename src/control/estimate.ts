@@ -126,12 +126,17 @@ export function handoffShare(window: Window): number | null {
  * occupies the cores.
  */
 export function bottleneckUtilisation(window: Window, cores: number, gil: boolean): number | null {
+  const busyCores = coreShare(window, cores)
+  // Unmeasured, all CPU counts as GIL-held: CPU time over wall, at most 1.
+  const allCpuHeld = coreShare(window, 1)
+  if (busyCores === null || allCpuHeld === null || !gil) return busyCores
+  return Math.max(busyCores, window.total.gilHeld ?? allCpuHeld)
+}
+
+/** The process's CPU time over wall time and `cores`, at most 1; null for an empty window. */
+function coreShare(window: Window, cores: number): number | null {
   if (window.durationNs <= 0) return null
-  const cpuRate = window.total.times.cpu / window.durationNs
-  const coreShare = Math.min(1, cpuRate / Math.max(1, cores))
-  if (!gil) return coreShare
-  const gilShare = window.total.gilHeld ?? Math.min(1, cpuRate)
-  return Math.max(coreShare, gilShare)
+  return Math.min(1, window.total.times.cpu / window.durationNs / Math.max(1, cores))
 }
 
 /**
@@ -154,9 +159,8 @@ export const GIL_BOUND_SHARE_OF_CPU = 0.7
  */
 export function gilBoundUtilisationOneCore(window: Window): number | null {
   const held = window.total.gilHeld
-  if (held === null || window.durationNs <= 0) return null
-  const cpuRate = Math.min(1, window.total.times.cpu / window.durationNs)
-  if (cpuRate <= 0 || held < GIL_BOUND_SHARE_OF_CPU * cpuRate) return null
+  const cpuRate = coreShare(window, 1)
+  if (held === null || !cpuRate || held < GIL_BOUND_SHARE_OF_CPU * cpuRate) return null
   return held
 }
 
