@@ -792,7 +792,10 @@ test("--variant: gauge options checked against gauge's own, with an error that n
     probe: false,
     fillBelow: null,
   })
+  // An option off by default (null) takes a number to turn it on.
+  t.deepEqual(parseGaugeVariant('gilBoundHeadroomOneCore=2'), { gilBoundHeadroomOneCore: 2 })
   for (const [text, message] of [
+    ['gilBoundHeadroomOneCore=true', /gilBoundHeadroomOneCore takes a number or null, got 'true'/],
     ['fillRetries=0', /'fillRetries' is not a gauge option; use one of .*fillRetriesOneCore/],
     ['probe=0', /probe takes true or false, got '0'/],
     ['headroom=null', /headroom takes a number, got 'null'/],

@@ -1074,3 +1074,33 @@ test('fillOnGilHeldOneCore: on one core the fill reads the GIL’s held share, w
   // The GIL held for a third of the CPU (its work runs with the GIL released): the core's share decides.
   t.deepEqual(reasons({ fillOnGilHeldOneCore: true }, 1, 0.3), reasons({}, 1, 0.3))
 })
+
+test('gilBoundHeadroomOneCore: on one core the knee’s factor where the GIL holds most of the CPU', (t) => {
+  // The plant's GIL is held for all of its CPU, or for `heldShare` of it.
+  const rawTargets = (options: Partial<GaugeOptions>, cores: number, heldShare: number) => {
+    const gauge = new GaugePolicy({ ...options, probe: false })
+    const policy: Policy = {
+      name: gauge.name,
+      intervalMs: gauge.intervalMs,
+      decide: (input) => {
+        const w = input.window
+        const total = w ? { ...w.total, gilHeld: (w.total.gilHeld ?? 0) * heldShare } : null
+        return gauge.decide(w && total ? { ...input, window: { ...w, total } } : input)
+      },
+    }
+    return simulate({
+      policy,
+      phases: [{ windows: 4, workload: WORKLOADS.sleepDominated }],
+      initialSize: 4,
+      plant: { seed: 1, noise: 0.02, cores },
+    }).map((s) => Number(s.decision.inputs?.rawTarget))
+  }
+  const on = rawTargets({ gilBoundHeadroomOneCore: 2 }, 1, 1)
+  const off = rawTargets({}, 1, 1)
+  // The first interval: the same knee, times 2 instead of 1.5.
+  t.true(Math.abs(on[0] / off[0] - 2 / 1.5) < 0.01, `${on} against ${off}`)
+  t.true(on[0] > 20 * 1.5, `sleepDominated's knee is 20: ${on[0]}`)
+  // Two cores, or the GIL held for a third of the CPU: the option does not apply.
+  t.deepEqual(rawTargets({ gilBoundHeadroomOneCore: 2 }, 2, 1), rawTargets({}, 2, 1))
+  t.deepEqual(rawTargets({ gilBoundHeadroomOneCore: 2 }, 1, 0.3), rawTargets({}, 1, 0.3))
+})

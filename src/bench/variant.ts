@@ -2,8 +2,16 @@
 import { GAUGE_DEFAULTS, type GaugeOptions } from '../control/gauge.js'
 import { InvalidArgumentError } from '../errors.js'
 
-/** Options whose default is a number but that also take null (the step is off). */
-const NULLABLE: ReadonlyArray<keyof GaugeOptions> = ['fillBelow', 'handoffShedAbove', 'trimMinThreadShare']
+/** Options whose default is null (the rule is off) and that take a number to turn it on. */
+const OFF_UNLESS_NUMBER: ReadonlyArray<keyof GaugeOptions> = ['gilBoundHeadroomOneCore']
+
+/** Options that take a number or null (the step is off). */
+const NULLABLE: ReadonlyArray<keyof GaugeOptions> = [
+  'fillBelow',
+  'handoffShedAbove',
+  'trimMinThreadShare',
+  ...OFF_UNLESS_NUMBER,
+]
 
 /** Parses "fillRetriesOneCore=0,probe=false" into gauge options, each checked against gauge's own. */
 export function parseGaugeVariant(text: string): Partial<GaugeOptions> {
@@ -20,7 +28,7 @@ export function parseGaugeVariant(text: string): Partial<GaugeOptions> {
       throw new InvalidArgumentError(`--variant: write each option as key=value, got '${item}'`)
     }
     const name = key as keyof GaugeOptions
-    const kind = typeof GAUGE_DEFAULTS[name]
+    const kind = OFF_UNLESS_NUMBER.includes(name) ? 'number' : typeof GAUGE_DEFAULTS[name]
     if (value === 'null' && NULLABLE.includes(name)) options[name] = null
     else if (kind === 'boolean' && (value === 'true' || value === 'false')) options[name] = value === 'true'
     else if (kind === 'number' && value.trim() !== '' && Number.isFinite(Number(value)))

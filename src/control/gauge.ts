@@ -189,6 +189,16 @@ export interface GaugeOptions {
    * 1.17), 0.82–1.12 on the seven where it did not: no effect the bench can tell from its noise. Off.
    */
   fillOnGilHeldOneCore: boolean
+  /**
+   * On one core with a GIL, the knee's factor where the GIL holds most of the CPU
+   * (estimate.ts, gilBoundUtilisationOneCore); null: `headroom` everywhere. The knee divides by all of the
+   * process's CPU per task, and on one core part of it is the hand-offs' and the bridge's overhead, which
+   * more threads shrink: sensor fusion ran 1.23 (1.06–1.37) × faster at 64 threads than at gauge's 21 in
+   * six interleaved repeats (benches/results/monitor-cost-one-core-consistent-losses.md), its CPU per task
+   * 0.93 ms at 21 threads and 0.76 at 48. Where the GIL is released for the work, or the bridge's CPU runs
+   * without it (io-heavy, analytics), `headroom` stays.
+   */
+  gilBoundHeadroomOneCore: number | null
 }
 
 export const GAUGE_DEFAULTS: GaugeOptions = {
@@ -217,6 +227,7 @@ export const GAUGE_DEFAULTS: GaugeOptions = {
   fillRetriesOneCore: 2,
   growOnMeansOneCore: false,
   fillOnGilHeldOneCore: false,
+  gilBoundHeadroomOneCore: null,
 }
 
 /** What was measured at one pool size in the current phase. */
@@ -381,7 +392,7 @@ export class GaugePolicy implements Policy {
     const knees = kneeBounds(obs, gil, input.cores)
     this.knee = bottleneckKnee(knees)
     this.gilBoundWithSpareCores = knees.gil !== null && knees.gil < 0.95 * knees.cores
-    const raw = this.options.headroom * this.knee
+    const raw = this.headroomFor(input, gil) * this.knee
     // Readings at a size being judged do not move the estimate: judging it decides whether they count.
     if (!judging || this.targetEstimate === null)
       this.targetEstimate = this.targetEstimate === null ? raw : 0.5 * this.targetEstimate + 0.5 * raw
@@ -797,6 +808,13 @@ export class GaugePolicy implements Policy {
       size: move.from,
       reason: `fill ${move.from} → ${move.to}: ${busyNote}, throughput ${gain >= 0 ? '+' : ''}${pct(gain)}: back to ${move.from}`,
     }
+  }
+
+  /** The knee's factor this interval: `gilBoundHeadroomOneCore` where it applies, else `headroom`. */
+  private headroomFor(input: ControlInput, gil: boolean): number {
+    const h = this.options.gilBoundHeadroomOneCore
+    const gilBound = gil && this.oneCore && input.window && gilBoundUtilisationOneCore(input.window) !== null
+    return h !== null && gilBound ? h : this.options.headroom
   }
 
   /** Step 3a: a reason to skip this interval while a growth's new workers set up, or null. */
