@@ -1104,3 +1104,29 @@ test('gilBoundHeadroomOneCore: on one core the knee’s factor where the GIL hol
   t.deepEqual(rawTargets({ gilBoundHeadroomOneCore: 2 }, 2, 1), rawTargets({}, 2, 1))
   t.deepEqual(rawTargets({ gilBoundHeadroomOneCore: 2 }, 1, 0.3), rawTargets({}, 1, 0.3))
 })
+
+test('contentionHoldsGrowthOneCore off: on one core a growth goes back only on a fall beyond the noise band', (t) => {
+  const reasons = (options: Partial<GaugeOptions>, seed: number, cores = 1) =>
+    simulate({
+      policy: new GaugePolicy({ ...options, probe: false, fillBelow: null }),
+      phases: [{ windows: 40, workload: WORKLOADS.sleepDominated }],
+      initialSize: 4,
+      plant: { seed, noise: 0.2, cores },
+    }).map((s) => s.decision.reason)
+  const byContention = /while contention rose|no growth/
+  const off = [1, 2, 3].flatMap((seed) => reasons({ contentionHoldsGrowthOneCore: false }, seed))
+  t.false(
+    off.some((r) => byContention.test(r)),
+    off.filter((r) => byContention.test(r)).join(' | '),
+  )
+  // Growths still happen.
+  t.true(off.some((r) => /^target \d+ .*: \d+ → \d+$/.test(r)))
+  // The default, on the same noise, refuses growths on one interval's contention.
+  const on = [1, 2, 3].flatMap((seed) => reasons({}, seed))
+  t.true(
+    on.some((r) => byContention.test(r)),
+    'the default lets contention hold growth back',
+  )
+  // Two cores: contention is a cost there, and the option does not apply.
+  t.deepEqual(reasons({ contentionHoldsGrowthOneCore: false }, 1, 2), reasons({}, 1, 2))
+})

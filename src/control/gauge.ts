@@ -199,6 +199,17 @@ export interface GaugeOptions {
    * without it (io-heavy, analytics), `headroom` stays.
    */
   gilBoundHeadroomOneCore: number | null
+  /**
+   * On one core, let contention judge growth: a growth whose first interval gained nothing while
+   * contention rose goes back, and no growth starts while contention rises and throughput does not. On one
+   * core a thread more always raises the run-queue share, so this reads one interval's throughput against
+   * zero, and this host moves one interval by 15–30 % at a fixed size: sensor fusion's runs in
+   * benches/results/bench-gil-bound-headroom-one-core went back 2–4 times each on gains of −1 % to −12 %
+   * (noise bands 15–29 %), and each going back sets the target to the old size, so the knee's factor
+   * (`gilBoundHeadroomOneCore`) no longer mattered. Off, a growth on one core goes back only on a fall
+   * beyond the noise band, judged on its first interval as before.
+   */
+  contentionHoldsGrowthOneCore: boolean
 }
 
 export const GAUGE_DEFAULTS: GaugeOptions = {
@@ -228,6 +239,7 @@ export const GAUGE_DEFAULTS: GaugeOptions = {
   growOnMeansOneCore: false,
   fillOnGilHeldOneCore: false,
   gilBoundHeadroomOneCore: null,
+  contentionHoldsGrowthOneCore: true,
 }
 
 /** What was measured at one pool size in the current phase. */
@@ -507,7 +519,8 @@ export class GaugePolicy implements Policy {
     if (to > size) {
       if (!obs.backlog)
         return { size, reason: `target ${target} but no backlog: growing would not help`, gain }
-      const rising = onMeans ? null : this.contentionRisingAlone(obs, band)
+      const rising =
+        onMeans || !this.contentionJudgesGrowth(obs) ? null : this.contentionRisingAlone(obs, band)
       if (rising) return { size, reason: `target ${target} but ${rising}: no growth`, gain }
     }
     if (to === size) return { size, reason: `target ${target}, at a bound`, gain }
@@ -698,7 +711,7 @@ export class GaugePolicy implements Policy {
       obs.contentionShare !== null && before.contention.n > 0
         ? obs.contentionShare - before.contention.mean > this.options.contentionRise
         : false
-    if (grew && gain < this.contentionPrice(obs, band) && contentionUp)
+    if (grew && this.contentionJudgesGrowth(obs) && gain < this.contentionPrice(obs, band) && contentionUp)
       return back(`gained ${pct(gain)} while contention rose`)
     if (move.kind === 'probe') {
       if (grew && gain < band) return back(`probe gained only ${pct(gain)}`)
@@ -849,6 +862,11 @@ export class GaugePolicy implements Policy {
    */
   private contentionIsCost(obs: Observation): boolean {
     return obs.source !== 'window' || !this.oneCore
+  }
+
+  /** Whether rising contention may hold back or undo a growth (see contentionHoldsGrowthOneCore). */
+  private contentionJudgesGrowth(obs: Observation): boolean {
+    return this.contentionIsCost(obs) || this.options.contentionHoldsGrowthOneCore
   }
 
   /**
