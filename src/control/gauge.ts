@@ -197,6 +197,11 @@ export interface GaugeOptions {
    * six interleaved repeats (benches/results/monitor-cost-one-core-consistent-losses.md), its CPU per task
    * 0.93 ms at 21 threads and 0.76 at 48. Where the GIL is released for the work, or the bridge's CPU runs
    * without it (io-heavy, analytics), `headroom` stays.
+   * Tried at 2 on the six one-core pairs where the guard acts, three repeats each (benches/results/
+   * bench-gil-bound-headroom-one-core): gauge / variant 0.97–1.12 per pair, sensor fusion 1.03 (0.91–1.03)
+   * at 25 threads against the variant's 27. The variant's raw target there was 35–49, but each growth sent
+   * back on one interval sets the target to the old size (its bias fell to 0.58–0.85), so the factor
+   * hardly moved the size. Off.
    */
   gilBoundHeadroomOneCore: number | null
   /**
@@ -208,6 +213,11 @@ export interface GaugeOptions {
    * (noise bands 15–29 %), and each going back sets the target to the old size, so the knee's factor
    * (`gilBoundHeadroomOneCore`) no longer mattered. Off, a growth on one core goes back only on a fall
    * beyond the noise band, judged on its first interval as before.
+   * Tried off on six one-core pairs, two repeats each (benches/results/bench-contention-holds-growth-one-core):
+   * sensor fusion ran faster in both repeats, gauge / variant 0.87 (0.86–0.87), its bias 0.92–0.99
+   * against gauge's 0.79–0.86 and 33 threads against 24 on the faster repeat; io-heavy ran slower in
+   * both, 1.17 (1.16–1.18), one repeat after a fill refused at −41 %; balanced, cpu-leaning, cpu-heavy and
+   * voice 0.96–1.03. Not yet a case for changing the rule: on.
    */
   contentionHoldsGrowthOneCore: boolean
 }
