@@ -217,7 +217,8 @@ export interface GaugeOptions {
    * sensor fusion ran faster in both repeats, gauge / variant 0.87 (0.86–0.87), its bias 0.92–0.99
    * against gauge's 0.79–0.86 and 33 threads against 24 on the faster repeat; io-heavy ran slower in
    * both, 1.17 (1.16–1.18), one repeat after a fill refused at −41 %; balanced, cpu-leaning, cpu-heavy and
-   * voice 0.96–1.03. Not yet a case for changing the rule: on.
+   * voice 0.96–1.03. Two more repeats of those two (bench-contention-holds-growth-one-core-2): sensor fusion
+   * 0.77 and 0.94, io-heavy 0.88 and 1.23. Not yet a case for changing the rule: on.
    */
   contentionHoldsGrowthOneCore: boolean
 }
