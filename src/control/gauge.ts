@@ -389,9 +389,9 @@ export class GaugePolicy implements Policy {
     const obs = observe(input, gil)
     if (!obs) return { size, reason: 'interval not used: no task CPU time measured', inputs: base }
     this.oneCore = input.cores <= 1
-    if (opt.fillOnGilHeldOneCore && gil && this.oneCore && input.window) {
-      obs.utilisation = gilBoundUtilisationOneCore(input.window) ?? obs.utilisation
-    }
+    // The GIL's held share where, on one core, it holds most of the CPU; else null (the options below).
+    const gilBoundBusy = gil && this.oneCore && input.window ? gilBoundUtilisationOneCore(input.window) : null
+    if (opt.fillOnGilHeldOneCore) obs.utilisation = gilBoundBusy ?? obs.utilisation
     const warming = this.stillWarming(input)
     if (warming)
       return { size, reason: warming, inputs: { ...base, warmupCompletions: input.tasks.warmupCompletions } }
@@ -415,7 +415,11 @@ export class GaugePolicy implements Policy {
     const knees = kneeBounds(obs, gil, input.cores)
     this.knee = bottleneckKnee(knees)
     this.gilBoundWithSpareCores = knees.gil !== null && knees.gil < 0.95 * knees.cores
-    const raw = this.headroomFor(input, gil) * this.knee
+    const headroom =
+      opt.gilBoundHeadroomOneCore !== null && gilBoundBusy !== null
+        ? opt.gilBoundHeadroomOneCore
+        : opt.headroom
+    const raw = headroom * this.knee
     // Readings at a size being judged do not move the estimate: judging it decides whether they count.
     if (!judging || this.targetEstimate === null)
       this.targetEstimate = this.targetEstimate === null ? raw : 0.5 * this.targetEstimate + 0.5 * raw
@@ -832,13 +836,6 @@ export class GaugePolicy implements Policy {
       size: move.from,
       reason: `fill ${move.from} → ${move.to}: ${busyNote}, throughput ${gain >= 0 ? '+' : ''}${pct(gain)}: back to ${move.from}`,
     }
-  }
-
-  /** The knee's factor this interval: `gilBoundHeadroomOneCore` where it applies, else `headroom`. */
-  private headroomFor(input: ControlInput, gil: boolean): number {
-    const h = this.options.gilBoundHeadroomOneCore
-    const gilBound = gil && this.oneCore && input.window && gilBoundUtilisationOneCore(input.window) !== null
-    return h !== null && gilBound ? h : this.options.headroom
   }
 
   /** Step 3a: a reason to skip this interval while a growth's new workers set up, or null. */
