@@ -794,7 +794,15 @@ test("--variant: gauge options checked against gauge's own, with an error that n
   })
   // An option off by default (null) takes a number to turn it on.
   t.deepEqual(parseGaugeVariant('gilBoundHeadroomOneCore=2'), { gilBoundHeadroomOneCore: 2 })
+  // An option that takes one of a few words.
+  t.deepEqual(parseGaugeVariant('contentionHoldsGrowthOneCore=never'), {
+    contentionHoldsGrowthOneCore: 'never',
+  })
   for (const [text, message] of [
+    [
+      'contentionHoldsGrowthOneCore=false',
+      /contentionHoldsGrowthOneCore takes one of always, unlessGilBound, never, got 'false'/,
+    ],
     ['gilBoundHeadroomOneCore=true', /gilBoundHeadroomOneCore takes a number or null, got 'true'/],
     ['fillRetries=0', /'fillRetries' is not a gauge option; use one of .*fillRetriesOneCore/],
     ['probe=0', /probe takes true or false, got '0'/],

@@ -1,5 +1,5 @@
 /** `--variant key=value,…`: gauge's options for the variant a bench run measures beside gauge. */
-import { GAUGE_DEFAULTS, type GaugeOptions } from '../control/gauge.js'
+import { CONTENTION_HOLDS_GROWTH, GAUGE_DEFAULTS, type GaugeOptions } from '../control/gauge.js'
 import { InvalidArgumentError } from '../errors.js'
 
 /** Options whose default is null (the rule is off) and that take a number to turn it on. */
@@ -13,9 +13,14 @@ const NULLABLE: ReadonlyArray<keyof GaugeOptions> = [
   ...OFF_UNLESS_NUMBER,
 ]
 
+/** Options that take one of a few words. */
+const CHOICES: Partial<Record<keyof GaugeOptions, readonly string[]>> = {
+  contentionHoldsGrowthOneCore: CONTENTION_HOLDS_GROWTH,
+}
+
 /** Parses "fillRetriesOneCore=0,probe=false" into gauge options, each checked against gauge's own. */
 export function parseGaugeVariant(text: string): Partial<GaugeOptions> {
-  const options: Record<string, number | boolean | null> = {}
+  const options: Record<string, number | boolean | string | null> = {}
   for (const item of text.split(',').map((x) => x.trim())) {
     const [key = '', value, ...rest] = item.split('=')
     if (!(key in GAUGE_DEFAULTS) || key === 'gilEnabled') {
@@ -29,13 +34,18 @@ export function parseGaugeVariant(text: string): Partial<GaugeOptions> {
     }
     const name = key as keyof GaugeOptions
     const kind = OFF_UNLESS_NUMBER.includes(name) ? 'number' : typeof GAUGE_DEFAULTS[name]
-    if (value === 'null' && NULLABLE.includes(name)) options[name] = null
+    const choices = CHOICES[name]
+    if (choices?.includes(value)) options[name] = value
+    else if (value === 'null' && NULLABLE.includes(name)) options[name] = null
     else if (kind === 'boolean' && (value === 'true' || value === 'false')) options[name] = value === 'true'
     else if (kind === 'number' && value.trim() !== '' && Number.isFinite(Number(value)))
       options[name] = Number(value)
     else {
-      const expected =
-        kind === 'boolean' ? 'true or false' : `a number${NULLABLE.includes(name) ? ' or null' : ''}`
+      const expected = choices
+        ? `one of ${choices.join(', ')}`
+        : kind === 'boolean'
+          ? 'true or false'
+          : `a number${NULLABLE.includes(name) ? ' or null' : ''}`
       throw new InvalidArgumentError(`--variant: ${key} takes ${expected}, got '${value}'`)
     }
   }

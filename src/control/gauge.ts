@@ -73,6 +73,10 @@ import {
 import type { ControlInput, Decision, Policy } from './policy.js'
 import { clampSize, RunningStats, round3 } from './util.js'
 
+/** When contention judges a growth on one core (see GaugeOptions.contentionHoldsGrowthOneCore). */
+export const CONTENTION_HOLDS_GROWTH = ['always', 'unlessGilBound', 'never'] as const
+export type ContentionHoldsGrowth = (typeof CONTENTION_HOLDS_GROWTH)[number]
+
 export interface GaugeOptions {
   /** How often to decide (ms). */
   intervalMs: number
@@ -205,22 +209,23 @@ export interface GaugeOptions {
    */
   gilBoundHeadroomOneCore: number | null
   /**
-   * On one core, let contention judge growth: a growth whose first interval gained nothing while
-   * contention rose goes back, and no growth starts while contention rises and throughput does not. On one
-   * core a thread more always raises the run-queue share, so this reads one interval's throughput against
-   * zero, and this host moves one interval by 15–30 % at a fixed size: sensor fusion's runs in
-   * benches/results/bench-gil-bound-headroom-one-core went back 2–4 times each on gains of −1 % to −12 %
-   * (noise bands 15–29 %), and each going back sets the target to the old size, so the knee's factor
-   * (`gilBoundHeadroomOneCore`) no longer mattered. Off, a growth on one core goes back only on a fall
-   * beyond the noise band, judged on its first interval as before.
-   * Tried off on six one-core pairs, two repeats each (benches/results/bench-contention-holds-growth-one-core):
-   * sensor fusion ran faster in both repeats, gauge / variant 0.87 (0.86–0.87), its bias 0.92–0.99
-   * against gauge's 0.79–0.86 and 33 threads against 24 on the faster repeat; io-heavy ran slower in
-   * both, 1.17 (1.16–1.18), one repeat after a fill refused at −41 %; balanced, cpu-leaning, cpu-heavy and
-   * voice 0.96–1.03. Two more repeats of those two (bench-contention-holds-growth-one-core-2): sensor fusion
-   * 0.77 and 0.94, io-heavy 0.88 and 1.23. Not yet a case for changing the rule: on.
+   * On one core, whether contention judges growth: a growth whose first interval gained nothing while
+   * contention rose goes back, and no growth starts while contention rises and throughput does not.
+   * 'always' was the rule until 2026-12-02; 'never' (then `false`) lets a one-core growth go back only on a
+   * fall beyond the noise band; 'unlessGilBound' is 'never' where the GIL holds most of the CPU
+   * (gilBoundUtilisationOneCore) and 'always' elsewhere.
+   * Why: on one core a thread more always raises the run-queue share, so this reads one interval's
+   * throughput against zero, and this host moves one interval by 15–30 % at a fixed size: sensor fusion's
+   * runs in benches/results/bench-gil-bound-headroom-one-core went back 2–4 times each on gains of −1 % to
+   * −12 % (noise bands 15–29 %), each setting the target to the old size.
+   * 'never' against 'always' on all 13 one-core pairs (bench-contention-holds-growth-one-core, -2, -3;
+   * gauge / variant, median over repeats): sensor fusion 0.87 (0.77–0.94, 4 repeats), io-dominant 0.94,
+   * cpu-dominant 0.92, rag 0.90, balanced and cpu-leaning 0.96, vision 0.96, voice 0.98, slm 0.99,
+   * onnx-mobilenetv2 1.01, cpu-heavy 1.03; analytics 1.08 (1.02–1.13) and io-heavy 1.07 (0.86–1.23, 6
+   * repeats) lost. Decided by a rule written before the last run: the two that lost have the GIL below 0.7
+   * of the CPU (io-heavy 0.4–0.5, analytics 0.55–0.6: benches/results/pool-occupancy-gil-share-one-core), so 'never' applies only where the GIL is bound.
    */
-  contentionHoldsGrowthOneCore: boolean
+  contentionHoldsGrowthOneCore: ContentionHoldsGrowth
 }
 
 export const GAUGE_DEFAULTS: GaugeOptions = {
@@ -250,7 +255,7 @@ export const GAUGE_DEFAULTS: GaugeOptions = {
   growOnMeansOneCore: false,
   fillOnGilHeldOneCore: false,
   gilBoundHeadroomOneCore: null,
-  contentionHoldsGrowthOneCore: true,
+  contentionHoldsGrowthOneCore: 'unlessGilBound',
 }
 
 /** What was measured at one pool size in the current phase. */
@@ -351,6 +356,8 @@ export class GaugePolicy implements Policy {
   private gilBoundWithSpareCores = false
   /** The process has one core: threads past the knee can only queue for it (see contentionIsCost). */
   private oneCore = false
+  /** On one core, the GIL held most of the CPU in this interval (gilBoundUtilisationOneCore). */
+  private gilBoundOneCore = false
   /** The knee (feed-forward target without headroom) of the last interval, for the fill's cap. */
   private knee = 1
   /** Smallest per-task wall − cpu in this phase (tasks-only estimate of genuine wait). */
@@ -391,6 +398,7 @@ export class GaugePolicy implements Policy {
     this.oneCore = input.cores <= 1
     // The GIL's held share where, on one core, it holds most of the CPU; else null (the options below).
     const gilBoundBusy = gil && this.oneCore && input.window ? gilBoundUtilisationOneCore(input.window) : null
+    this.gilBoundOneCore = gilBoundBusy !== null
     if (opt.fillOnGilHeldOneCore) obs.utilisation = gilBoundBusy ?? obs.utilisation
     const warming = this.stillWarming(input)
     if (warming)
@@ -874,7 +882,9 @@ export class GaugePolicy implements Policy {
 
   /** Whether rising contention may hold back or undo a growth (see contentionHoldsGrowthOneCore). */
   private contentionJudgesGrowth(obs: Observation): boolean {
-    return this.contentionIsCost(obs) || this.options.contentionHoldsGrowthOneCore
+    if (this.contentionIsCost(obs)) return true
+    const rule = this.options.contentionHoldsGrowthOneCore
+    return rule === 'always' || (rule === 'unlessGilBound' && !this.gilBoundOneCore)
   }
 
   /**
