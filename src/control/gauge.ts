@@ -223,7 +223,8 @@ export interface GaugeOptions {
    * cpu-dominant 0.92, rag 0.90, balanced and cpu-leaning 0.96, vision 0.96, voice 0.98, slm 0.99,
    * onnx-mobilenetv2 1.01, cpu-heavy 1.03; analytics 1.08 (1.02–1.13) and io-heavy 1.07 (0.86–1.23, 6
    * repeats) lost. Decided by a rule written before the last run: the two that lost have the GIL below 0.7
-   * of the CPU (io-heavy 0.47, analytics 0.56: benches/results/pool-occupancy-gil-share-one-core), so 'never' applies only where the GIL is bound.
+   * of the CPU (io-heavy 0.47, analytics 0.56: benches/results/pool-occupancy-gil-share-one-core), so
+   * 'never' applies only where the GIL is bound.
    */
   contentionHoldsGrowthOneCore: ContentionHoldsGrowth
 }
