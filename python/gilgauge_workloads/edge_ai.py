@@ -31,6 +31,12 @@ class MissingDependency(ImportError):
 _imported = {}
 _import_lock = threading.Lock()
 
+# numpy 2 imports these on first attribute access (np.random, np.fft), through its module
+# __getattr__. Two worker threads making that first access at once can recurse in it until
+# RecursionError (reproduced: 32 threads' first ONNX call, 2 fresh processes in 10), so they
+# are imported with numpy, under the lock, before any task reads them.
+_SUBMODULES = {"numpy": ("numpy.fft", "numpy.random")}
+
 
 def _need(module, profile):
     m = _imported.get(module)
@@ -45,6 +51,8 @@ def _need(module, profile):
         if m is None:
             try:
                 m = importlib.import_module(module)
+                for sub in _SUBMODULES.get(module, ()):
+                    importlib.import_module(sub)
             except ImportError as e:
                 raise MissingDependency(
                     "profile %r needs the %r package, which %s cannot import (%s): %s"
