@@ -43,9 +43,9 @@ def _need(module, profile):
     if m is not None:
         return m
     # A package's first import racing in dozens of fresh worker threads can hand some of them a half-
-    # initialised module (the import machinery breaks apparent lock cycles that way); the bench once
-    # saw every ONNX call fail with RecursionError in a fresh 64-thread companion (not reproduced on
-    # demand; this race is the likely cause). Import once, in turn.
+    # initialised module (the import machinery breaks apparent lock cycles that way). Import once, in
+    # turn; the RecursionError the bench saw in fresh ONNX companions came from numpy's lazy
+    # submodules (_SUBMODULES above).
     with _import_lock:
         m = _imported.get(module)
         if m is None:
