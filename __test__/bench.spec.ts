@@ -794,6 +794,7 @@ test("--variant: gauge options checked against gauge's own, with an error that n
   })
   // An option off by default (null) takes a number to turn it on.
   t.deepEqual(parseGaugeVariant('gilBoundHeadroomOneCore=2'), { gilBoundHeadroomOneCore: 2 })
+  t.deepEqual(parseGaugeVariant('gilBoundFloorOneCore=16'), { gilBoundFloorOneCore: 16 })
   // An option that takes one of a few words.
   t.deepEqual(parseGaugeVariant('contentionHoldsGrowthOneCore=never'), {
     contentionHoldsGrowthOneCore: 'never',

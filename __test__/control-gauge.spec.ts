@@ -14,6 +14,7 @@ import {
   Plant,
   type PlantConfig,
   type Policy,
+  type SimulationStep,
   simulate,
   WORKLOADS,
   type Workload,
@@ -1130,4 +1131,36 @@ test('contentionHoldsGrowthOneCore: on one core never, or where the GIL holds mo
   t.notDeepEqual(runs({}, 0.3), runs({ contentionHoldsGrowthOneCore: 'never' }, 0.3))
   // Two cores: contention is a cost there, and the option does not apply.
   t.deepEqual(reasons({ contentionHoldsGrowthOneCore: 'never' }, 1, 2), reasons({}, 1, 2))
+})
+
+test('gilBoundFloorOneCore: on one core where the GIL holds most of the CPU the pool tries the floor, and keeps it unless it ran slower', (t) => {
+  // A pure-Python loop: the knee is 1. `handoffPenalty` is what each thread past the knee costs.
+  const simulated = (options: Partial<GaugeOptions>, handoffPenalty: number, cores = 1, heldShare = 1) =>
+    simulate({
+      policy: gaugeReadingGilHeld({ ...options, probe: false }, heldShare),
+      phases: [{ windows: 40, workload: WORKLOADS.cpuBound }],
+      initialSize: 4,
+      plant: { seed: 1, noise: 0.05, cores, handoffPenalty },
+    })
+  const floorMoves = (steps: SimulationStep[]) =>
+    steps.filter((s) => / the floor$/.test(s.decision.reason)).length
+  const finalSize = (steps: SimulationStep[]) => steps[steps.length - 1]?.size ?? Number.NaN
+  // Flat past the knee: the floor is kept.
+  const flat = simulated({ gilBoundFloorOneCore: 16 }, 0)
+  t.is(floorMoves(flat), 1, flat.map((s) => s.decision.reason).join(' | '))
+  t.true(finalSize(flat) >= 16, `${finalSize(flat)}`)
+  t.true(finalSize(simulated({}, 0)) <= 3, 'off, the pool stays near the knee')
+  // Each thread past the knee costs 2 %, 16 threads run 23 % slower: tried once, refused, and not again.
+  const costly = simulated({ gilBoundFloorOneCore: 16 }, 0.02)
+  const reasons = costly.map((s) => s.decision.reason)
+  t.is(floorMoves(costly), 1, reasons.join(' | '))
+  t.true(
+    reasons.some((r) => /^\d+ → 16 lowered throughput .*: back to \d+$/.test(r)),
+    reasons.join(' | '),
+  )
+  t.true(finalSize(costly) < 16, `${finalSize(costly)}`)
+  // Two cores, or the GIL held for a third of the CPU: the option does not apply.
+  const sizes = (steps: SimulationStep[]) => steps.map((s) => s.size)
+  t.deepEqual(sizes(simulated({ gilBoundFloorOneCore: 16 }, 0, 2)), sizes(simulated({}, 0, 2)))
+  t.deepEqual(sizes(simulated({ gilBoundFloorOneCore: 16 }, 0, 1, 0.3)), sizes(simulated({}, 0, 1, 0.3)))
 })

@@ -3,7 +3,10 @@ import { CONTENTION_HOLDS_GROWTH, GAUGE_DEFAULTS, type GaugeOptions } from '../c
 import { InvalidArgumentError } from '../errors.js'
 
 /** Options whose default is null (the rule is off) and that take a number to turn it on. */
-const OFF_UNLESS_NUMBER: ReadonlyArray<keyof GaugeOptions> = ['gilBoundHeadroomOneCore']
+const OFF_UNLESS_NUMBER: ReadonlyArray<keyof GaugeOptions> = [
+  'gilBoundHeadroomOneCore',
+  'gilBoundFloorOneCore',
+]
 
 /** Options that take a number or null (the step is off). */
 const NULLABLE: ReadonlyArray<keyof GaugeOptions> = [

@@ -227,6 +227,19 @@ export interface GaugeOptions {
    * 'never' applies only where the GIL is bound.
    */
   contentionHoldsGrowthOneCore: ContentionHoldsGrowth
+  /**
+   * On one core with a GIL, where the GIL holds most of the CPU (gilBoundUtilisationOneCore), the smallest
+   * size the target takes (null: none). There no thread runs beside another, so the knee counts only the
+   * waits; what it leaves out shrinks with the pool: the CPU per task of hand-offs and of handing calls
+   * over (balanced 0.090 ms at 4 threads, 0.080 at 16 and 32: benches/results/pool-occupancy-one-core-
+   * small-sizes), and the cliff is far above (pass 30's one-core sweeps peak at 8–256 and fall at ≥ 512).
+   * gauge settles at 2–6 threads on the loops, rag and vision, where the static sweeps run 8–15 % higher at
+   * 16–32 (balanced 11 404/s at 4 against 12 462 at 16; rag 94/s at 6 against 99 at 16 and 111 at 32).
+   * The pool goes to the floor in one move, judged like a growth on means: back only when its mean fell
+   * beyond the band for means, and then the floor is off for the phase, as it is when a smaller size is
+   * measured faster beyond the band (step 5's best-known size).
+   */
+  gilBoundFloorOneCore: number | null
 }
 
 export const GAUGE_DEFAULTS: GaugeOptions = {
@@ -257,6 +270,7 @@ export const GAUGE_DEFAULTS: GaugeOptions = {
   fillOnGilHeldOneCore: false,
   gilBoundHeadroomOneCore: null,
   contentionHoldsGrowthOneCore: 'unlessGilBound',
+  gilBoundFloorOneCore: null,
 }
 
 /** What was measured at one pool size in the current phase. */
@@ -270,7 +284,7 @@ interface SizeRecord {
 interface Move {
   from: number
   to: number
-  kind: 'step' | 'grow' | 'probe' | 'fill' | 'shed' | 'trim' | 'best' | 'back'
+  kind: 'step' | 'grow' | 'floor' | 'probe' | 'fill' | 'shed' | 'trim' | 'best' | 'back'
   /** Per-task wall − cpu at the old size (for judging downward probes). */
   fromApparentWaitNs?: number
   /**
@@ -289,6 +303,7 @@ interface PhaseReference {
 const JUDGED_MOVE_VERB: Partial<Record<Move['kind'], string>> = {
   probe: 'probing',
   grow: 'growing to',
+  floor: 'trying the floor',
   fill: 'filling',
   shed: 'shedding to',
   trim: 'trimming to',
@@ -348,6 +363,9 @@ export class GaugePolicy implements Policy {
    * reads can move with the size (see decide), and the feed-forward would otherwise walk the pool back.
    */
   private fillFloor = 0
+  /** gilBoundFloorOneCore while it applies in this phase (0: none), and whether it was refused. */
+  private gilFloor = 0
+  private gilFloorRefused = false
   /** Step 5b: the size a kept shed came down to, the target's ceiling for the rest of the phase. */
   private ceiling = Number.POSITIVE_INFINITY
   private shedAllowed = true
@@ -401,6 +419,9 @@ export class GaugePolicy implements Policy {
     const gilBoundBusy = gil && this.oneCore && input.window ? gilBoundUtilisationOneCore(input.window) : null
     this.gilBoundOneCore = gilBoundBusy !== null
     if (opt.fillOnGilHeldOneCore) obs.utilisation = gilBoundBusy ?? obs.utilisation
+    // Once seen, the floor holds for the phase: the GIL's held share wavers about the guard's line.
+    if (opt.gilBoundFloorOneCore !== null && this.gilBoundOneCore && !this.gilFloorRefused)
+      this.gilFloor = opt.gilBoundFloorOneCore
     const warming = this.stillWarming(input)
     if (warming)
       return { size, reason: warming, inputs: { ...base, warmupCompletions: input.tasks.warmupCompletions } }
@@ -449,7 +470,7 @@ export class GaugePolicy implements Policy {
     if (obs.handoffShare !== null) record.handoff.add(obs.handoffShare)
 
     const target = clampSize(
-      Math.min(this.sizeCap, Math.max(this.fillFloor, this.targetEstimate * this.bias)),
+      Math.min(this.sizeCap, Math.max(this.fillFloor, this.gilFloor, this.targetEstimate * this.bias)),
       input.min,
       input.max,
     )
@@ -535,6 +556,15 @@ export class GaugePolicy implements Policy {
       return { ...this.settled(obs, size, target, band, input), gain: 0 }
     }
 
+    const floor = clampSize(Math.min(this.gilFloor, target), input.min, input.max)
+    if (this.gilFloor > 0 && floor > size && obs.backlog) {
+      // The move is judged against this size's own intervals, not the run's first (see decide).
+      if (!here || here.throughput.n < 2)
+        return { size, reason: `GIL-bound on one core: measuring ${size} before the floor ${floor}`, gain: 0 }
+      this.move(size, floor, 'floor')
+      this.moves += 1
+      return { size: floor, reason: `GIL-bound on one core: ${size} → ${floor}, the floor`, gain: 0 }
+    }
     const gain =
       Math.max(this.options.minGain, this.options.firstGain * 0.6 ** this.moves) / (1 + this.reversals)
     const step = Math.sign(delta) * Math.max(1, Math.round(Math.abs(delta) * gain))
@@ -570,6 +600,7 @@ export class GaugePolicy implements Policy {
       if (best.throughput > here.throughput.mean * (1 + band)) {
         this.bias = best.size / (this.targetEstimate ?? best.size)
         this.fillFloor = Math.min(this.fillFloor, best.size)
+        if (best.size < this.gilFloor) this.refuseGilFloor()
         this.move(size, best.size, 'best')
         return {
           size: best.size,
@@ -716,7 +747,7 @@ export class GaugePolicy implements Policy {
     let band = singleBand
     const grew = move.to > move.from
     if (move.kind === 'fill') return this.judgeFill(move, before, obs)
-    if (move.kind === 'grow') return this.judgeGrowthOnMeans(move, before, obs)
+    if (move.kind === 'grow' || move.kind === 'floor') return this.judgeGrowthOnMeans(move, before, obs)
     if (move.kind === 'shed' || move.kind === 'trim') return this.judgeReduction(move, before, obs)
     if (move.kind === 'probe' && grew) {
       // A probe is judged on the mean of several intervals, against a band for means, not single values.
@@ -749,7 +780,16 @@ export class GaugePolicy implements Policy {
     return null
   }
 
-  /** A one-core growth (growOnMeansOneCore): back only when its mean fell beyond the band for means. */
+  /** gilBoundFloorOneCore measured slower than a smaller size: off for the rest of the phase. */
+  private refuseGilFloor(): void {
+    this.gilFloor = 0
+    this.gilFloorRefused = true
+  }
+
+  /**
+   * A one-core growth (growOnMeansOneCore) or the move to gilBoundFloorOneCore: back only when its mean fell
+   * beyond the band for means.
+   */
   private judgeGrowthOnMeans(
     move: Move,
     before: SizeRecord,
@@ -759,8 +799,12 @@ export class GaugePolicy implements Policy {
     if (!judged) return null
     const { k, gain } = judged
     const tolerance = this.meanBand(k, before.throughput.n) ?? this.options.noiseFloor
-    if (gain >= -tolerance) return null
+    if (gain >= -tolerance) {
+      if (move.kind === 'floor') this.rebasePhase(obs)
+      return null
+    }
     this.bias = move.from / (this.targetEstimate ?? move.from)
+    if (move.kind === 'floor') this.refuseGilFloor()
     return {
       size: move.from,
       reason: `${move.from} → ${move.to} lowered throughput ${pct(gain)} over ${k} intervals (band for means ${pct(tolerance)}): back to ${move.from}`,
@@ -1026,6 +1070,8 @@ export class GaugePolicy implements Policy {
     this.fillRefusals = 0
     this.fillRetryable = false
     this.fillFloor = 0
+    this.gilFloor = 0
+    this.gilFloorRefused = false
     this.ceiling = Number.POSITIVE_INFINITY
     this.shedAllowed = true
     this.trimRefusedFrom.clear()
