@@ -238,6 +238,13 @@ export interface GaugeOptions {
    * The pool goes to the floor in one move, judged like a growth on means: back only when its mean fell
    * beyond the band for means, and then the floor is off for the phase, as it is when a smaller size is
    * measured faster beyond the band (step 5's best-known size).
+   * Tried at 16 on the 13 one-core pairs, one repeat (benches/results/bench-gil-bound-floor-one-core): the
+   * floor acted on 7 (io-dominant, the four loops, rag, analytics) and was never refused; variant / gauge
+   * there 1.10 (0.79–1.33): io-dominant 1.33, rag 1.27, cpu-leaning 1.15, cpu-heavy 1.10, analytics 0.98,
+   * cpu-dominant 0.85, balanced 0.79. ≥ 0.95 of the best static pool: 8 of 13 each. The same run put
+   * gauge and the variant 1.25 apart on vision at the same size (7), where the floor did not act. The rule
+   * written before the run asked for a median ≥ 1.03, more pairs at 0.95 and at most one pair below 0.90:
+   * the last two failed. Off.
    */
   gilBoundFloorOneCore: number | null
 }
