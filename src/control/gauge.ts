@@ -12,6 +12,8 @@
  *     rest (floor, ceiling, refused moves, the target's bias) is kept. Not while a probe, fill, shed or
  *     trim is being judged.
  *  3. Feed-forward target (estimate.ts), smoothed (EWMA 0.5), times a feedback `bias` (1 at a phase start).
+ *     With `gilBoundFloorOneCore` (off), on one core where the GIL binds, at least that floor, reached in
+ *     one move, back only when its mean fell beyond the band for means.
  *  3a. Warm-up: after a growth, intervals in which the new workers have not all finished a first task, or in
  *     which first tasks cost materially more CPU than the others (per-thread set-up such as an ONNX Runtime
  *     session), are not used — neither to judge the move nor to detect a phase (up to MAX_WARMUP_INTERVALS).
