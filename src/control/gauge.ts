@@ -248,9 +248,10 @@ export interface GaugeOptions {
    * written before the run asked for a median ≥ 1.03, more pairs at 0.95 and at most one pair below 0.90:
    * the last two failed. Off.
    * Two more repeats on those 7 (bench-gil-bound-floor-one-core-2): gauge / variant 0.92 (0.66–1.05), the
-   * variant higher on 5. Over the three repeats, per pair median variant / gauge 1.05 (0.90–1.33), below
-   * 0.95 only on balanced: the test written before that run for a later default (≥ 1.03, at most one pair
-   * below 0.95) is met; it also asks for a full one-core pass with the floor on before the default changes.
+   * variant higher on 5. Over the three repeats (benches/results/variant-repeats-gil-bound-floor-one-core),
+   * per pair median variant / gauge 1.05 (0.90–1.33), below 0.95 only on balanced: the test written before
+   * that run for a later default (≥ 1.03, at most one pair below 0.95) is met; it also asks for a full
+   * one-core pass with the floor on before the default changes.
    */
   gilBoundFloorOneCore: number | null
 }

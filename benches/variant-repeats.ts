@@ -1,0 +1,57 @@
+/**
+ * gauge against its variant over the repeats of several `--variant` runs of one variant: each pair's
+ * repeats from every run, gauge's and the variant's paired within each repeat (summary.ts, variantPairs).
+ * `--combine` compares gauge across passes but does not pair a variant's repeats across runs.
+ *
+ *   npx tsx benches/variant-repeats.ts --runs benches/results/A,benches/results/B --name F
+ */
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { variantPairs } from '../src/bench/summary.js'
+import type { BenchResult, ProfileCoresResult } from '../src/bench/types.js'
+import { arg, commandLine, median, writeResult } from './stats.js'
+
+const ROOT = path.join(__dirname, '..')
+const runs = arg('runs', '').split(',').filter(Boolean)
+const name = arg('name', 'variant-repeats')
+if (runs.length === 0) throw new Error('--runs: name the result directories, comma-separated')
+
+// One row per pair: every run's gauge and variant runs, in the same order, so index i stays one repeat.
+const rows = new Map<string, ProfileCoresResult>()
+for (const dir of runs) {
+  const bench = JSON.parse(readFileSync(path.join(ROOT, dir, 'bench.json'), 'utf8')) as BenchResult
+  for (const r of bench.results) {
+    const key = `${r.profile}:${r.cores}`
+    const row = rows.get(key)
+    if (!row) {
+      rows.set(key, { ...r, adaptive: r.adaptive.map((a) => ({ ...a, runs: [...a.runs] })) })
+      continue
+    }
+    for (const a of row.adaptive) {
+      const more = r.adaptive.find((b) => b.policy === a.policy)
+      if (more) a.runs.push(...more.runs)
+    }
+  }
+}
+
+const pairs = variantPairs([...rows.values()]).filter((p) => p.ratio !== null && p.ratio.n > 1)
+const lines = pairs.map((p) => {
+  const ratio = p.ratio as NonNullable<typeof p.ratio>
+  return `| ${p.profile} | ${p.cores} | ${ratio.n} | ${(1 / ratio.median).toFixed(2)} | ${(1 / ratio.max).toFixed(2)}–${(1 / ratio.min).toFixed(2)} |`
+})
+const perPair = pairs.map((p) => 1 / (p.ratio?.median ?? Number.NaN))
+const command = commandLine('benches/variant-repeats.ts')
+const md = [
+  '# gauge against its variant over the repeats of several runs',
+  '',
+  `Made by \`${command}\`. Each repeat pairs gauge's and the variant's steady throughput measured in the same rotation; pairs with one repeat are left out.`,
+  '',
+  '| profile | cores | repeats | variant / gauge, median | min–max |',
+  '|---|---:|---:|---:|---|',
+  ...lines,
+  '',
+  `Median over ${pairs.length} pairs of each pair's median: ${median(perPair).toFixed(2)}; below 0.95 on ${perPair.filter((x) => x < 0.95).length}.`,
+  '',
+].join('\n')
+writeResult(ROOT, name, command, { runs, pairs }, md)
+process.stdout.write(md)
