@@ -12,7 +12,7 @@
  *     rest (floor, ceiling, refused moves, the target's bias) is kept. Not while a probe, fill, shed or
  *     trim is being judged.
  *  3. Feed-forward target (estimate.ts), smoothed (EWMA 0.5), times a feedback `bias` (1 at a phase start).
- *     With `gilBoundFloorOneCore` (off), on one core where the GIL binds, at least that floor, reached in
+ *     With `gilBoundFloorOneCore` (16), on one core where the GIL binds, at least that floor, reached in
  *     one move, back only when its mean fell beyond the band for means.
  *  3a. Warm-up: after a growth, intervals in which the new workers have not all finished a first task, or in
  *     which first tasks cost materially more CPU than the others (per-thread set-up such as an ONNX Runtime
@@ -251,7 +251,8 @@ export interface GaugeOptions {
    * variant higher on 5. Over the three repeats (benches/results/variant-repeats-gil-bound-floor-one-core),
    * per pair median variant / gauge 1.05 (0.90–1.33), below 0.95 only on balanced: the test written before
    * that run for a later default (≥ 1.03, at most one pair below 0.95) is met; it also asks for a full
-   * one-core pass with the floor on before the default changes.
+   * one-core pass with the floor on before the default changes. On (16) for that pass (pass 31).
+   * Refused, it leaves the bias alone: the size before it may be where the pool started, not a measured optimum.
    */
   gilBoundFloorOneCore: number | null
 }
@@ -284,7 +285,7 @@ export const GAUGE_DEFAULTS: GaugeOptions = {
   fillOnGilHeldOneCore: false,
   gilBoundHeadroomOneCore: null,
   contentionHoldsGrowthOneCore: 'unlessGilBound',
-  gilBoundFloorOneCore: null,
+  gilBoundFloorOneCore: 16,
 }
 
 /** What was measured at one pool size in the current phase. */
@@ -817,8 +818,10 @@ export class GaugePolicy implements Policy {
       if (move.kind === 'floor') this.rebasePhase(obs)
       return null
     }
-    this.bias = move.from / (this.targetEstimate ?? move.from)
+    // A refused floor leaves the bias alone: the size before it may be where the pool started, not a
+    // measured optimum, and the estimate should go on steering.
     if (move.kind === 'floor') this.refuseGilFloor()
+    else this.bias = move.from / (this.targetEstimate ?? move.from)
     return {
       size: move.from,
       reason: `${move.from} → ${move.to} lowered throughput ${pct(gain)} over ${k} intervals (band for means ${pct(tolerance)}): back to ${move.from}`,
