@@ -3,7 +3,10 @@
  * repeats from every run, gauge's and the variant's paired within each repeat (summary.ts, variantPairs).
  * `--combine` compares gauge across passes but does not pair a variant's repeats across runs.
  *
- *   npx tsx benches/variant-repeats.ts --runs benches/results/A,benches/results/B --name F
+ * `--flipped` names runs made after the change became the default, whose variant is the old rule: their
+ * gauge and variant swap roles, so that "variant" is always the change.
+ *
+ *   npx tsx benches/variant-repeats.ts --runs benches/results/A,benches/results/B [--flipped benches/results/B] --name F
  */
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
@@ -13,14 +16,21 @@ import { arg, commandLine, median, writeResult } from './stats.js'
 
 const ROOT = path.join(__dirname, '..')
 const runs = arg('runs', '').split(',').filter(Boolean)
+const flipped = new Set(arg('flipped', '').split(',').filter(Boolean))
 const name = arg('name', 'variant-repeats')
 if (runs.length === 0) throw new Error('--runs: name the result directories, comma-separated')
+for (const dir of flipped) if (!runs.includes(dir)) throw new Error(`--flipped ${dir}: not one of --runs`)
+
+const SWAPPED: Record<string, string> = { gauge: 'gauge-variant', 'gauge-variant': 'gauge' }
 
 // One row per pair: every run's gauge and variant runs, in the same order, so index i stays one repeat.
 const rows = new Map<string, ProfileCoresResult>()
 for (const dir of runs) {
   const bench = JSON.parse(readFileSync(path.join(ROOT, dir, 'bench.json'), 'utf8')) as BenchResult
-  for (const r of bench.results) {
+  for (const result of bench.results) {
+    const r = flipped.has(dir)
+      ? { ...result, adaptive: result.adaptive.map((a) => ({ ...a, policy: SWAPPED[a.policy] ?? a.policy })) }
+      : result
     const key = `${r.profile}:${r.cores}`
     const row = rows.get(key)
     if (!row) {
@@ -44,7 +54,7 @@ const command = commandLine('benches/variant-repeats.ts')
 const md = [
   '# gauge against its variant over the repeats of several runs',
   '',
-  `Made by \`${command}\`. Each repeat pairs gauge's and the variant's steady throughput measured in the same rotation; pairs with one repeat are left out.`,
+  `Made by \`${command}\`. Each repeat pairs gauge's and the variant's steady throughput measured in the same rotation; pairs with one repeat are left out.${flipped.size ? ` In ${[...flipped].join(', ')} gauge carried the change and its variant the old rule: there the two swap, so "variant" is always the change.` : ''}`,
   '',
   '| profile | cores | repeats | variant / gauge, median | min–max |',
   '|---|---:|---:|---:|---|',
@@ -53,5 +63,5 @@ const md = [
   `Median over ${pairs.length} pairs of each pair's median: ${median(perPair).toFixed(2)}; below 0.95 on ${perPair.filter((x) => x < 0.95).length}.`,
   '',
 ].join('\n')
-writeResult(ROOT, name, command, { runs, pairs }, md)
+writeResult(ROOT, name, command, { runs, flipped: [...flipped], pairs }, md)
 process.stdout.write(md)
