@@ -12,7 +12,7 @@
  *     rest (floor, ceiling, refused moves, the target's bias) is kept. Not while a probe, fill, shed or
  *     trim is being judged.
  *  3. Feed-forward target (estimate.ts), smoothed (EWMA 0.5), times a feedback `bias` (1 at a phase start).
- *     With `gilBoundFloorOneCore` (16), on one core where the GIL binds, at least that floor, reached in
+ *     With `gilBoundFloorOneCore` (off), on one core where the GIL binds, at least that floor, reached in
  *     one move, back only when its mean fell beyond the band for means.
  *  3a. Warm-up: after a growth, intervals in which the new workers have not all finished a first task, or in
  *     which first tasks cost materially more CPU than the others (per-thread set-up such as an ONNX Runtime
@@ -251,7 +251,13 @@ export interface GaugeOptions {
    * variant higher on 5. Over the three repeats (benches/results/variant-repeats-gil-bound-floor-one-core),
    * per pair median variant / gauge 1.05 (0.90–1.33), below 0.95 only on balanced: the test written before
    * that run for a later default (≥ 1.03, at most one pair below 0.95) is met; it also asks for a full
-   * one-core pass with the floor on before the default changes. On (16) for that pass (pass 31).
+   * one-core pass with the floor on before the default changes.
+   * That pass (benches/results/bench-pass31-one-core, the floor on, the old rule as the variant): the floor
+   * acted on 8 pairs; gauge / variant there 0.955 (0.76–1.07); ≥ 0.95 of the best static pool gauge 5 of 13,
+   * the variant 8. Where the floor did not act, the same rules read 0.75–1.03 apart. The rule written before
+   * it (≥ 1.00 where it acted, at least as many pairs at 0.95) failed on both: off again. Over the four
+   * repeats (variant-repeats-gil-bound-floor-one-core-4), per pair floor / off where it acted:
+   * median 1.015 (0.90–1.26), below 0.95 only on sensor fusion (two repeats): within the bench's noise.
    * Refused, it leaves the bias alone: the size before it may be where the pool started, not a measured optimum.
    */
   gilBoundFloorOneCore: number | null
@@ -285,7 +291,7 @@ export const GAUGE_DEFAULTS: GaugeOptions = {
   fillOnGilHeldOneCore: false,
   gilBoundHeadroomOneCore: null,
   contentionHoldsGrowthOneCore: 'unlessGilBound',
-  gilBoundFloorOneCore: 16,
+  gilBoundFloorOneCore: null,
 }
 
 /** What was measured at one pool size in the current phase. */
