@@ -21,7 +21,10 @@ const name = arg('name', 'variant-repeats')
 if (runs.length === 0) throw new Error('--runs: name the result directories, comma-separated')
 for (const dir of flipped) if (!runs.includes(dir)) throw new Error(`--flipped ${dir}: not one of --runs`)
 
-const SWAPPED: Partial<Record<AdaptivePolicyName, AdaptivePolicyName>> = { gauge: 'gauge-variant', 'gauge-variant': 'gauge' }
+const SWAPPED: Partial<Record<AdaptivePolicyName, AdaptivePolicyName>> = {
+  gauge: 'gauge-variant',
+  'gauge-variant': 'gauge',
+}
 
 // One row per pair: every run's gauge and variant runs, in the same order, so index i stays one repeat.
 const rows = new Map<string, ProfileCoresResult>()
