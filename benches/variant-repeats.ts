@@ -8,10 +8,10 @@
  *
  *   npx tsx benches/variant-repeats.ts --runs benches/results/A,benches/results/B [--flipped benches/results/B] --name F
  */
-import { readFileSync } from 'node:fs'
 import path from 'node:path'
+import { readResult } from '../src/bench/index.js'
 import { variantPairs } from '../src/bench/summary.js'
-import type { AdaptivePolicyName, BenchResult, ProfileCoresResult } from '../src/bench/types.js'
+import type { AdaptivePolicyName, ProfileCoresResult } from '../src/bench/types.js'
 import { arg, commandLine, median, writeResult } from './stats.js'
 
 const ROOT = path.join(__dirname, '..')
@@ -29,7 +29,7 @@ const SWAPPED: Partial<Record<AdaptivePolicyName, AdaptivePolicyName>> = {
 // One row per pair: every run's gauge and variant runs, in the same order, so index i stays one repeat.
 const rows = new Map<string, ProfileCoresResult>()
 for (const dir of runs) {
-  const bench = JSON.parse(readFileSync(path.join(ROOT, dir, 'bench.json'), 'utf8')) as BenchResult
+  const bench = readResult(path.join(ROOT, dir))
   for (const result of bench.results) {
     const r = flipped.has(dir)
       ? { ...result, adaptive: result.adaptive.map((a) => ({ ...a, policy: SWAPPED[a.policy] ?? a.policy })) }

@@ -151,7 +151,7 @@ function write(out: string, result: BenchResult): void {
 }
 
 /** A result directory's bench.json (without the decisions, which it keeps apart). */
-function readResult(dir: string): BenchResult {
+export function readResult(dir: string): BenchResult {
   const file = path.join(dir, 'bench.json')
   if (!existsSync(file))
     throw new InvalidArgumentError(`no bench.json in ${dir}: pass directories written by gilgauge bench`)
