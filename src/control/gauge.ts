@@ -163,102 +163,38 @@ export interface GaugeOptions {
    */
   fillRetriesOneCore: number
   /**
-   * On one core, judge a growth toward the target like a fill: on the mean of `probeWindows` intervals at
-   * the new size, going back only when that mean fell beyond the band for means; and do not hold a growth
-   * back because contention rose while one interval's throughput fell. Off, a growth is judged on its
-   * first interval and goes back unless it gained (on one core a thread more always raises the run-queue
-   * share), which on this host's one-core noise (one interval ±15–25 % at a fixed size) refuses about half
-   * of the growths of a curve that rises slowly. Pass 24, sensor fusion on one core: 22 → 24 refused at
-   * −8 %, 22 → 28 at −28 %, 21 → 23 at −1 %, and it settled at 21; side by side (benches/results/
-   * monitor-cost-one-core-consistent-losses.md) 64 threads ran 1.23 (1.06–1.37) × 21 in all six repeats.
-   * Tried on (benches/results/bench-grow-on-means-one-core, the 13 one-core pairs side by side): gauge /
-   * this variant 1.10 (0.94–1.28), gauge higher on 10; sensor fusion 0.83 at 30 threads against 0.74 at 22.
-   * Judged three intervals at a time, with the target's estimate held while a move is judged, the pool
-   * grows one thread per 1.5 s and reaches the steady half short of its target. Hence off.
+   * On one core, judge a growth toward the target like a fill, on the mean of `probeWindows` intervals,
+   * and do not hold it back on contention. Judged three intervals at a time the pool grows too slowly to
+   * reach its target in the steady half: gauge / variant 1.10 (0.94–1.28). Off; docs/gauge-options.md.
    */
   growOnMeansOneCore: boolean
   /**
-   * On one core with a GIL, read the bottleneck's busy share for the fill (step 5) from the GIL's held
-   * share alone where the GIL holds most of the CPU (estimate.ts, gilBoundUtilisationOneCore), not from the
-   * larger of it and the core's CPU share. On one core the CPU share also counts the hand-offs' overhead,
-   * which more threads shrink: in the bench sensor fusion at 21 threads read the core 0.99 busy, the GIL
-   * 0.81 (benches/results/pool-occupancy-sensor-fusion-one-core.md; 0.97 at 32 threads, which ran 1.38×
-   * faster), so the fill, which stops at 0.95, never saw the room.
-   * Tried unguarded on six one-core pairs, one repeat (benches/results/bench-fill-on-gil-held-one-core): it
-   * grew the two pairs gauge loses in every pass (sensor fusion 22 → 31 threads, 0.75 → 0.92; cpu-leaning
-   * 3 → 9, 0.85 → 1.05) and read lower elsewhere (cpu-heavy 0.95 → 0.83 at 5 threads, balanced 0.86 →
-   * 0.80, where the variant's own per-task CPU rose by half within its run: the host's) and filled ONNX
-   * Runtime, which runs with the GIL released, 22 → 37 threads: gauge / variant 1.05 (0.81–1.21). Hence the
-   * guard, which leaves the GIL-released and mixed workloads to the core's share. Guarded, over the 13
-   * one-core pairs with two repeats (benches/results/bench-fill-on-gil-bound-one-core): gauge / variant
-   * 1.01 (0.82–1.17), gauge higher on 7; 0.84–1.17 on the six pairs where the rule acted (sensor fusion
-   * 1.17), 0.82–1.12 on the seven where it did not: no effect the bench can tell from its noise. Off.
+   * On one core with a GIL, the fill reads the bottleneck's busy share from the GIL's held share alone where
+   * the GIL holds most of the CPU (gilBoundUtilisationOneCore): the core's CPU share also counts the
+   * hand-offs' overhead, which more threads shrink, and hides room to grow. Over 13 pairs, two repeats,
+   * no effect the bench can tell from its noise. Off; docs/gauge-options.md.
    */
   fillOnGilHeldOneCore: boolean
   /**
-   * On one core with a GIL, the knee's factor where the GIL holds most of the CPU
-   * (estimate.ts, gilBoundUtilisationOneCore); null: `headroom` everywhere. The knee divides by all of the
-   * process's CPU per task, and on one core part of it is the hand-offs' and the bridge's overhead, which
-   * more threads shrink: sensor fusion ran 1.23 (1.06–1.37) × faster at 64 threads than at gauge's 21 in
-   * six interleaved repeats (benches/results/monitor-cost-one-core-consistent-losses.md), its CPU per task
-   * 0.93 ms at 21 threads and 0.76 at 48. Where the GIL is released for the work, or the bridge's CPU runs
-   * without it (io-heavy, analytics), `headroom` stays.
-   * Tried at 2 on the six one-core pairs where the guard acts, three repeats each (benches/results/
-   * bench-gil-bound-headroom-one-core): gauge / variant 0.97–1.12 per pair, sensor fusion 1.03 (0.91–1.03)
-   * at 25 threads against the variant's 27. The variant's raw target there was 35–49, but each growth sent
-   * back on one interval sets the target to the old size (its bias fell to 0.58–0.85), so the factor
-   * hardly moved the size. Off.
+   * On one core with a GIL, the knee's factor where the GIL holds most of the CPU (null: `headroom`
+   * everywhere): the knee divides by a CPU per task that includes overhead more threads shrink. Growths
+   * sent back on one interval reset the target, so the factor hardly moved the size. Off;
+   * docs/gauge-options.md.
    */
   gilBoundHeadroomOneCore: number | null
   /**
    * On one core, whether contention judges growth: a growth whose first interval gained nothing while
    * contention rose goes back, and no growth starts while contention rises and throughput does not.
-   * 'always' was the rule until 2026-12-02; 'never' (then `false`) lets a one-core growth go back only on a
-   * fall beyond the noise band; 'unlessGilBound' is 'never' where the GIL holds most of the CPU
-   * (gilBoundUtilisationOneCore) and 'always' elsewhere.
-   * Why: on one core a thread more always raises the run-queue share, so this reads one interval's
-   * throughput against zero, and this host moves one interval by 15–30 % at a fixed size: sensor fusion's
-   * runs in benches/results/bench-gil-bound-headroom-one-core went back 2–4 times each on gains of −1 % to
-   * −12 % (noise bands 15–29 %), each setting the target to the old size.
-   * 'never' against 'always' on all 13 one-core pairs (bench-contention-holds-growth-one-core, -2, -3;
-   * gauge / variant, median over repeats): sensor fusion 0.87 (0.77–0.94, 4 repeats), io-dominant 0.94,
-   * cpu-dominant 0.92, rag 0.90, balanced and cpu-leaning 0.96, vision 0.96, voice 0.98, slm 0.99,
-   * onnx-mobilenetv2 1.01, cpu-heavy 1.03; analytics 1.08 (1.02–1.13) and io-heavy 1.07 (0.86–1.23, 6
-   * repeats) lost. Decided by a rule written before the last run: the two that lost have the GIL below 0.7
-   * of the CPU (io-heavy 0.47, analytics 0.56: benches/results/pool-occupancy-gil-share-one-core), so
-   * 'never' applies only where the GIL is bound.
+   * 'unlessGilBound' skips this where the GIL holds most of the CPU: there a thread more always raises
+   * the run-queue share, so it read one noisy interval against zero. Measured against 'always' and
+   * 'never' over three to six repeats: docs/gauge-options.md.
    */
   contentionHoldsGrowthOneCore: ContentionHoldsGrowth
   /**
-   * On one core with a GIL, where the GIL holds most of the CPU (gilBoundUtilisationOneCore), the smallest
-   * size the target takes (null: none). There no thread runs beside another, so the knee counts only the
-   * waits; what it leaves out shrinks with the pool: the CPU per task of hand-offs and of handing calls
-   * over (balanced 0.090 ms at 4 threads, 0.080 at 16 and 32: benches/results/pool-occupancy-one-core-
-   * small-sizes), and the cliff is far above (pass 30's one-core sweeps peak at 8–256 and fall at ≥ 512).
-   * gauge settles at 2–6 threads on the loops, rag and vision, where the static sweeps run 8–15 % higher at
-   * 16–32 (balanced 11 404/s at 4 against 12 462 at 16; rag 94/s at 6 against 99 at 16 and 111 at 32).
-   * The pool goes to the floor in one move, judged like a growth on means: back only when its mean fell
-   * beyond the band for means, and then the floor is off for the phase, as it is when a smaller size is
-   * measured faster beyond the band (step 5's best-known size).
-   * Tried at 16 on the 13 one-core pairs, one repeat (benches/results/bench-gil-bound-floor-one-core): the
-   * floor acted on 7 (io-dominant, the four loops, rag, analytics) and was never refused; variant / gauge
-   * there 1.10 (0.79–1.33): io-dominant 1.33, rag 1.27, cpu-leaning 1.15, cpu-heavy 1.10, analytics 0.98,
-   * cpu-dominant 0.85, balanced 0.79. ≥ 0.95 of the best static pool: 8 of 13 each. The same run put
-   * gauge and the variant 1.25 apart on vision at the same size (7), where the floor did not act. The rule
-   * written before the run asked for a median ≥ 1.03, more pairs at 0.95 and at most one pair below 0.90:
-   * the last two failed. Off.
-   * Two more repeats on those 7 (bench-gil-bound-floor-one-core-2): gauge / variant 0.92 (0.66–1.05), the
-   * variant higher on 5. Over the three repeats (benches/results/variant-repeats-gil-bound-floor-one-core),
-   * per pair median variant / gauge 1.05 (0.90–1.33), below 0.95 only on balanced: the test written before
-   * that run for a later default (≥ 1.03, at most one pair below 0.95) is met; it also asks for a full
-   * one-core pass with the floor on before the default changes.
-   * That pass (benches/results/bench-pass31-one-core, the floor on, the old rule as the variant): the floor
-   * acted on 8 pairs; gauge / variant there 0.955 (0.76–1.07); ≥ 0.95 of the best static pool gauge 5 of 13,
-   * the variant 8. Where the floor did not act, the same rules read 0.75–1.03 apart. The rule written before
-   * it (≥ 1.00 where it acted, at least as many pairs at 0.95) failed on both: off again. Over the four
-   * repeats (variant-repeats-gil-bound-floor-one-core-4), per pair floor / off where it acted:
-   * median 1.015 (0.90–1.26), below 0.95 only on sensor fusion (two repeats): within the bench's noise.
-   * Refused, it leaves the bias alone: the size before it may be where the pool started, not a measured optimum.
+   * On one core with a GIL, where the GIL holds most of the CPU, the smallest size the target takes
+   * (null: none), reached in one move and judged on means; refused, it is off for the phase and leaves
+   * the bias alone. The knee misses the CPU per task that a larger pool saves there. Over four repeats
+   * floor / off 1.015 (0.90–1.26) where it acted: within the noise. Off; docs/gauge-options.md.
    */
   gilBoundFloorOneCore: number | null
 }
