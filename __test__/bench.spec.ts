@@ -11,6 +11,8 @@ import {
   combinePasses,
   missMargin,
   passDisagreement,
+  steadyTail,
+  tailOverSteadyHalf,
 } from '../src/bench/combine.js'
 import { fullConfig } from '../src/bench/config.js'
 import { costSplit, mainLoss } from '../src/bench/cost-split.js'
@@ -587,6 +589,55 @@ test('passes combined: how far passes disagree, per measure, over pairs with two
     md,
     /Of the 1 pairs that miss the goal on their medians, 1 miss it by less than gauge's median range across passes \(0\.12\): vision, 1 \(0\.05\)\. The others miss by more: none\./,
   )
+})
+
+test("passes combined: each run's last quarter against its steady half, per policy and for the best size run again", (t) => {
+  t.is(tailOverSteadyHalf([10, 10, 10]), null, 'under four seconds: no quarter to read')
+  t.is(tailOverSteadyHalf([5, 5, 0, 0]), null, 'nothing completed in the steady half')
+  // Steady half 8, 8, 12, 12 (mean 10); last quarter 12, 12: still gaining at the end.
+  t.is(tailOverSteadyHalf([1, 2, 3, 4, 8, 8, 12, 12]), 1.2)
+  // An odd length: the steady half is the last 3 of 5, the last quarter the last 2.
+  t.is(tailOverSteadyHalf([0, 0, 6, 3, 3]), 3 / 4)
+  const first = fixture()
+  const row = first.results[0] as ProfileCoresResult
+  const gaugeRun = row.adaptive[0]?.runs[0] as AdaptiveResult['runs'][number]
+  gaugeRun.completionsPerSecond = [1, 2, 3, 4, 8, 8, 12, 12]
+  const paperRun = row.adaptive[1]?.runs[0] as AdaptiveResult['runs'][number]
+  paperRun.completionsPerSecond = [9, 9, 9, 9, 10, 10, 10, 10]
+  // The held-out static pool slowed at the end (the host's drift), and one run recorded no seconds.
+  row.heldOut = {
+    runs: [
+      { n: 4, throughput: 95, completionsPerSecond: [9, 9, 9, 9, 10, 10, 8, 8] },
+      { n: 4, throughput: 90 },
+    ],
+    throughput: { median: 92.5, min: 90, max: 95, n: 2 },
+  }
+  const second = fixture()
+  const secondGauge = (second.results[0] as ProfileCoresResult).adaptive[0]
+    ?.runs[0] as AdaptiveResult['runs'][number]
+  secondGauge.completionsPerSecond = [10, 10, 10, 10, 10, 10, 10, 10]
+  const sources = [
+    { dir: 'a', result: first },
+    { dir: 'b', result: second },
+  ]
+  const tail = Object.fromEntries(steadyTail(sources).map((x) => [x.what, x]))
+  t.is(tail.gauge?.ratio.n, 2, 'one run from each pass')
+  t.true(Math.abs((tail.gauge?.ratio.median ?? 0) - 1.1) < 1e-9)
+  t.deepEqual([tail.gauge?.ratio.min, tail.gauge?.ratio.max], [1, 1.2])
+  t.is(tail.gauge?.lateFaster, 1, 'an unchanged rate is not faster')
+  t.is(tail.paper?.ratio.n, 1)
+  t.is(tail.betapool, undefined, 'no run recorded its seconds: no row')
+  t.true(Math.abs((tail['held-out']?.ratio.median ?? 0) - 8 / 9) < 1e-9)
+  t.is(tail['held-out']?.lateFaster, 0)
+  const md = combinedMarkdown(
+    sources,
+    combinePasses(sources),
+    'npx gilgauge bench --combine a,b --out c',
+    'one commit',
+  )
+  t.regex(md, /## The run's last quarter against its steady half/)
+  t.regex(md, /\| gauge \| 2 \| 1\.10 \(1\.00–1\.20\) \| 1 \|/)
+  t.regex(md, /\| the best size run again \| 1 \| 0\.89 \| 0 \|/)
 })
 
 test("a native peer's failed task names the frames it failed in (a RecursionError's loop)", (t) => {

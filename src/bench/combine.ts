@@ -198,6 +198,59 @@ export function passDisagreement(pairs: CombinedPair[]): PassDisagreement[] {
   return out
 }
 
+/** The bridge policies and the held-out static pool: the runs that record completions per second. */
+const TAIL_RUNS = ['gauge', 'paper', 'betapool', 'held-out'] as const
+export type TailRun = (typeof TAIL_RUNS)[number]
+
+/**
+ * A run's last quarter against its steady half (the last half), both from its completions per second:
+ * above 1 where the run was still gaining when it ended. Null for fewer than four seconds or none completed.
+ */
+export function tailOverSteadyHalf(completionsPerSecond: readonly number[]): number | null {
+  const n = completionsPerSecond.length
+  if (n < 4) return null
+  const mean = (from: number) => {
+    const part = completionsPerSecond.slice(from)
+    return part.reduce((a, b) => a + b, 0) / part.length
+  }
+  const half = mean(Math.floor(n / 2))
+  return half > 0 ? mean(Math.floor((3 * n) / 4)) / half : null
+}
+
+export interface SteadyTail {
+  what: TailRun
+  /** Each run's last quarter / its steady half, over every run of every pair in every pass. */
+  ratio: Spread
+  /** How many of those runs ended faster than their steady half. */
+  lateFaster: number
+}
+
+/**
+ * Whether a longer run would change a policy's reading: a policy still converging or exploring in the steady
+ * half ends faster than it ran there; the held-out static pool, which never changes size, shows the host's
+ * own drift over the same seconds.
+ */
+export function steadyTail(sources: PassSource[]): SteadyTail[] {
+  const out: SteadyTail[] = []
+  for (const what of TAIL_RUNS) {
+    const ratios = sources.flatMap((s) =>
+      s.result.results.flatMap((r) => {
+        const runs =
+          what === 'held-out'
+            ? (r.heldOut?.runs ?? [])
+            : (r.adaptive.find((a) => a.policy === what)?.runs ?? [])
+        return runs.flatMap((run) => {
+          const x = run.completionsPerSecond ? tailOverSteadyHalf(run.completionsPerSecond) : null
+          return x === null ? [] : [x]
+        })
+      }),
+    )
+    const ratio = spread(ratios)
+    if (ratio) out.push({ what, ratio, lateFaster: ratios.filter((x) => x > 1).length })
+  }
+  return out
+}
+
 /**
  * Which native pool each pass divided the PyPI betapool by, when the passes differ: passes made before the
  * native static pool was also measured at PyPI betapool's sizes divided by the bridge's best N alone.
@@ -332,6 +385,25 @@ export function combinedMarkdown(
         '',
       )
     }
+  }
+  const tail = steadyTail(sources)
+  if (tail.length > 0) {
+    lines.push(
+      "## The run's last quarter against its steady half",
+      '',
+      "Each run's throughput over its last quarter / over its steady half (the last half, which efficiency reads),",
+      'over every run of every pair in every pass. A policy still converging or exploring in the steady half ends',
+      'faster than it ran there, and a longer run would read it higher; the held-out static pool never changes',
+      "size, so its ratio is the host's own drift over the same seconds.",
+      '',
+      '| runs of | runs | last quarter / steady half: median (min–max) | ended faster |',
+      '|---|---:|---|---:|',
+      ...tail.map(
+        (t) =>
+          `| ${t.what === 'held-out' ? 'the best size run again' : LABEL[t.what]} | ${t.ratio.n} | ${eff(t.ratio)} | ${t.lateFaster} |`,
+      ),
+      '',
+    )
   }
   return lines.join('\n')
 }
