@@ -632,20 +632,24 @@ test('a fill that gained a little where the busy share did not rise is kept on o
   // The busy share is as noisy as throughput: pass 14 on one core undid fills at +3 % to +9 % whose busy
   // share rose less than 1 % (sensor fusion 10 → 15, 14 → 21; io-heavy 16 → 24), where the static sweeps ran
   // 10–40 % higher at the larger sizes. On one core a thread more only queues for the core, and a fill that
-  // lost nothing is kept; where threads run at once it must gain beyond the band. Here the GIL and the cores
-  // read 0.6 busy at every size, and the fill reads 1.03 × the smaller pool.
-  for (const [cores, kept] of [
-    [1, true],
-    [2, false],
+  // lost nothing is kept; where threads run at once it must gain beyond the band, unless
+  // fillKeptAtNoLossMultiCore keeps it there too, while a fill that lost is refused either way. Here the GIL
+  // and the cores read 0.6 busy at every size, and the fill reads `share` × the smaller pool.
+  const noLoss = { fillKeptAtNoLossMultiCore: true }
+  for (const [cores, options, share, kept] of [
+    [1, {}, 1.03, true],
+    [2, {}, 1.03, false],
+    [2, noLoss, 1.03, true],
+    [2, noLoss, 0.97, false],
   ] as const) {
     const { lines, move: fill } = runWithScriptedMove({
       plant: new Plant({ ...variablePlant, cores, noise: 0.05, seed: 1 }),
-      policy: new GaugePolicy(),
+      policy: new GaugePolicy(options),
       cores,
       windows: 30,
-      share: 1.03,
+      share,
       isMove: isFill,
-      line: (d) => `${d.reason} (busy ${d.inputs.utilisation})`,
+      line: (d) => `${d.reason} (busy ${d.inputs.utilisation}) [size ${d.size}]`,
       window: (w) => {
         // Scaling every thread state keeps the knee's ratios; the CPU reads 0.6 of the cores.
         const f = (0.6 * cores * w.durationNs) / w.total.times.cpu
@@ -653,10 +657,18 @@ test('a fill that gained a little where the busy share did not rise is kept on o
         return { ...w, total: { ...w.total, times: times as typeof w.total.times, gilHeld: 0.6 } }
       },
     })
-    const log = `${cores} core(s):\n${lines.join('\n')}`
+    const log = `${cores} core(s), ${JSON.stringify(options)}, fill at ${share}:\n${lines.join('\n')}`
     if (!fill) return t.fail(log)
     const verdict = lines[fill.at + 3] ?? ''
-    t.is(/^fill \d+ → \d+: bottleneck busy \+?0%, throughput \+3%: back to/.test(verdict), !kept, log)
+    const gain = share > 1 ? '\\+3%' : '-3%'
+    t.is(
+      new RegExp(`^fill \\d+ → \\d+: bottleneck busy \\+?0%, throughput ${gain}: back to`).test(verdict),
+      !kept,
+      log,
+    )
+    // Kept, the pool stays at the fill's size (or grows on); refused, it is back where it came from.
+    const after = Number(/\[size (\d+)\]$/.exec(verdict)?.[1])
+    t.true(kept ? after >= fill.to : after === fill.from, log)
   }
 })
 

@@ -28,7 +28,7 @@
  *     threads genuinely wait, fill: grow in proportion to the shortfall (up to `fillCapKnees` × the knee)
  *     and keep the growth only if the bottleneck got busier and throughput did not fall beyond noise (the
  *     band for means on one core, the noise floor where threads run at once), or throughput rose beyond
- *     noise (on one core, did not fall); a refused fill is not tried again in the phase (on one core, where
+ *     noise (on one core, or with `fillKeptAtNoLossMultiCore`, did not fall); a refused fill is not tried again in the phase (on one core, where
  *     the bottleneck was no less busy, up to `fillRetriesOneCore` times after four quiet intervals); else
  *     probe one step up (once per phase unless probes keep paying) to look past the knee.
  *  5a. Idle workers while calls wait: when fewer than size / `headroom` workers are busy (Little's law:
@@ -197,6 +197,15 @@ export interface GaugeOptions {
    * floor / off 1.015 (0.90–1.26) where it acted: within the noise. Off; docs/gauge-options.md.
    */
   gilBoundFloorOneCore: number | null
+  /**
+   * Where threads run at once, keep a fill that lost no throughput (mean gain ≥ 0) though the busy share did
+   * not rise, as on one core, instead of asking a gain beyond the band for means. At 100–200 tasks/s an
+   * interval holds 50–100 completions, and the band, 7–10 %, is as large as what a fill can gain on a
+   * plateau: two-core fills refused at +2 % to +7 % (passes 30–35: MobileNetV2 17 → 25 at +6 %, whose
+   * confirmations read 150–166/s at 16 and 190–200/s at 32). A fill is capped at `fillCapKnees` × the knee,
+   * far below the cliff, and one that lost is still refused. Off; docs/gauge-options.md.
+   */
+  fillKeptAtNoLossMultiCore: boolean
 }
 
 export const GAUGE_DEFAULTS: GaugeOptions = {
@@ -228,6 +237,7 @@ export const GAUGE_DEFAULTS: GaugeOptions = {
   gilBoundHeadroomOneCore: null,
   contentionHoldsGrowthOneCore: 'unlessGilBound',
   gilBoundFloorOneCore: null,
+  fillKeptAtNoLossMultiCore: false,
 }
 
 /** What was measured at one pool size in the current phase. */
@@ -908,7 +918,8 @@ export class GaugePolicy implements Policy {
    * probe is blind, and kept at no gain it walks the pool up 10 % at a time past the knee.
    */
   private fillMustGain(obs: Observation, band: number): number {
-    return this.contentionIsCost(obs) ? band : 0
+    if (!this.contentionIsCost(obs)) return 0
+    return this.options.fillKeptAtNoLossMultiCore && obs.source === 'window' ? 0 : band
   }
 
   /** "gil/runq rising and throughput not", compared with the previous interval. */
