@@ -1,7 +1,7 @@
 import path from 'node:path'
 import test from 'ava'
 import { fullConfig } from '../src/bench/config.js'
-import { adjustedVerdict, atSpeed, speedAdjusted } from '../src/bench/host-adjust.js'
+import { adjustedVerdict, atSpeed, speedAdjusted, variantAtSpeed } from '../src/bench/host-adjust.js'
 import { HostSpeedProbe, MIN_SAMPLES, meanSpeed, parseSpeedLine } from '../src/bench/host-speed.js'
 import { peerRun, staticSweep, type Target } from '../src/bench/runners.js'
 import type {
@@ -217,6 +217,22 @@ test("a pair without speed readings, or without its best pool's CPU, is not adju
   const best = noCpu.confirmed?.[0]
   if (best) best.costs = [null, null]
   t.is(speedAdjusted(noCpu), null)
+})
+
+test("gauge against its variant at one speed: each repeat's two runs, adjusted only where they loaded the CPUs alike", (t) => {
+  t.is(variantAtSpeed(pair()), null, 'no variant, no comparison')
+  const p = pair()
+  const gauge = p.adaptive.find((a) => a.policy === 'gauge')
+  if (gauge) gauge.runs = [run(100, 50, 1), run(100, 50, 1)]
+  // Repeat 1: the variant read 0.8 of gauge in a 25 % slower spell at the same load: equal at one speed.
+  // Repeat 2: the same reading, but the variant left a fifth of the core idle: its speed is partly its own.
+  p.adaptive.push({ ...policy('gauge-variant', 80, 62.5), runs: [run(80, 62.5, 1), run(80, 62.5, 0.8)] })
+  const a = variantAtSpeed(p)
+  t.deepEqual(a?.ratio, { median: 1.125, min: 1, max: 1.25, n: 2 })
+  t.is(a?.adjusted, 1)
+  t.is(a?.repeats, 2)
+  t.is(a?.variantSlower, 2)
+  t.is(a?.hostSlowdown?.median, 1.25)
 })
 
 test('the verdict at one speed counts the goal and the rivals, and how close two runs of one size come', (t) => {

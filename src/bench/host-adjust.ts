@@ -236,3 +236,58 @@ export function adjustedVerdict(rows: ProfileCoresResult[]): AdjustedVerdict {
     },
   }
 }
+
+/** gauge against its variant (`--variant`) on one pair, each repeat's two runs at one host speed. */
+export interface VariantAtSpeed {
+  /** Per repeat, the variant's run's ns per iteration / gauge's: above 1, the host ran the variant slower. */
+  hostSlowdown: Spread | null
+  /** Repeats whose variant run read the host slower than gauge's. */
+  variantSlower: number
+  /**
+   * Per repeat, gauge / the variant with both taken to one speed where the two loaded the CPUs alike
+   * (busy CPUs within BUSY_MATCH × cores of each other), as measured otherwise.
+   */
+  ratio: Spread | null
+  /** Repeats taken to one speed, of those paired. */
+  adjusted: number
+  repeats: number
+}
+
+/**
+ * The two runs of a repeat are minutes apart, like any two policies, so the host's speed moves between
+ * them. At one speed gauge / variant is (T_g / T_v) × (h_g / h_v)^s: h_ref cancels, s is the pair's (see
+ * speedAdjusted). Null without a variant, or where the pair cannot be adjusted at all.
+ */
+export function variantAtSpeed(r: ProfileCoresResult): VariantAtSpeed | null {
+  const gauge = r.adaptive.find((a) => a.policy === 'gauge')?.runs ?? []
+  const variant = r.adaptive.find((a) => a.policy === 'gauge-variant')?.runs ?? []
+  const share = speedAdjusted(r)?.share
+  if (variant.length === 0 || share === undefined) return null
+  const slowdowns: number[] = []
+  const ratios: number[] = []
+  let adjusted = 0
+  let repeats = 0
+  for (let i = 0; i < Math.min(gauge.length, variant.length); i++) {
+    const g = gauge[i]
+    const v = variant[i]
+    if (!g || !v || !(g.throughput > 0) || !(v.throughput > 0)) continue
+    repeats++
+    const hg = g.steadyCost?.hostNsPerIter
+    const hv = v.steadyCost?.hostNsPerIter
+    const measured = g.throughput / v.throughput
+    const probed = typeof hg === 'number' && typeof hv === 'number' && hg > 0 && hv > 0
+    if (probed) slowdowns.push(hv / hg)
+    if (probed && sameLoad(g.steadyCost?.busyCpus, v.steadyCost?.busyCpus ?? null, r.cores)) {
+      adjusted++
+      ratios.push(measured * (hg / hv) ** share)
+    } else ratios.push(measured)
+  }
+  const rounded = (xs: number[]) => spread(xs.map((x) => round(x, 3)))
+  return {
+    hostSlowdown: rounded(slowdowns),
+    variantSlower: slowdowns.filter((x) => x > 1).length,
+    ratio: rounded(ratios),
+    adjusted,
+    repeats,
+  }
+}

@@ -1,10 +1,17 @@
 /** The Markdown report of a bench run. */
 
 import { type CostSplit, costSplit, mainLoss } from './cost-split.js'
-import { adjustedVerdict, BUSY_MATCH, type SpeedAdjusted, speedAdjusted } from './host-adjust.js'
+import {
+  adjustedVerdict,
+  BUSY_MATCH,
+  type SpeedAdjusted,
+  speedAdjusted,
+  type VariantAtSpeed,
+  variantAtSpeed,
+} from './host-adjust.js'
 import { stolenSummary } from './host-cpu.js'
 import { GAUGE_GOAL } from './shortfalls.js'
-import { nativeAtSettledSizes } from './stats.js'
+import { nativeAtSettledSizes, spread } from './stats.js'
 import {
   type Column,
   count,
@@ -493,6 +500,13 @@ function speedLines(rows: ProfileCoresResult[]): string[] {
 function variantLines(rows: ProfileCoresResult[]): string[] {
   const pairs = variantPairs(rows)
   if (pairs.length === 0) return []
+  const atSpeed = new Map<VariantPair, VariantAtSpeed | undefined>(
+    pairs.map((p) => {
+      const row = rows.find((r) => r.profile === p.profile && r.cores === p.cores)
+      return [p, (row && variantAtSpeed(row)) ?? undefined]
+    }),
+  )
+  const speedSummary = (of: VariantPair[]) => variantSpeedSummary(of.map((p) => atSpeed.get(p)))
   const variants = [...new Set(pairs.map((p) => p.options))]
   const one = variants.length === 1
   const summary = (label: string, of: VariantPair[]) => {
@@ -509,22 +523,39 @@ function variantLines(rows: ProfileCoresResult[]): string[] {
     `${one ? `The variant is gauge with ${variants[0] || 'its defaults'}.` : "Each pair's variant is named in its row."} ` +
       "Both ran in every repeat's rotation, timed alike; the ratio pairs each repeat's two runs. Efficiencies are " +
       'against the same best static pool.',
+    'The last two columns put each repeat\'s two runs at one host speed (as "At one host speed" does): the ' +
+      "speed probe's ns per iteration in the variant's run over gauge's (above 1: the host ran the variant " +
+      `slower), and gauge / variant with both runs taken to one speed where they kept the CPUs alike (busy CPUs ` +
+      `within ${BUSY_MATCH} × cores of each other; in brackets, the repeats so taken), as measured otherwise.`,
     '',
-    `| profile | cores |${one ? '' : ' variant |'} gauge | variant | gauge / variant | gauge size | variant size |`,
-    `|---|---:|${one ? '' : '---|'}---|---|---|---|---|`,
-    ...pairs.map(
-      (p) =>
-        `| ${p.profile} | ${cores(p.cores)} |${one ? '' : ` ${p.options} |`} ${eff(p.gauge)} | ${eff(p.variant)} | ${eff(p.ratio)} | ${eff(p.gaugeSize, 0)} | ${eff(p.variantSize, 0)} |`,
-    ),
+    `| profile | cores |${one ? '' : ' variant |'} gauge | variant | gauge / variant | gauge size | variant size | host ns, variant / gauge | gauge / variant at one speed |`,
+    `|---|---:|${one ? '' : '---|'}---|---|---|---|---|---|---|`,
+    ...pairs.map((p) => {
+      const a = atSpeed.get(p)
+      const adjusted = a ? `${eff(a.ratio)} [${a.adjusted} of ${a.repeats}]` : '—'
+      return `| ${p.profile} | ${cores(p.cores)} |${one ? '' : ` ${p.options} |`} ${eff(p.gauge)} | ${eff(p.variant)} | ${eff(p.ratio)} | ${eff(p.gaugeSize, 0)} | ${eff(p.variantSize, 0)} | ${eff(a?.hostSlowdown)} | ${adjusted} |`
+    }),
     '',
     ...(one
-      ? [summary('', pairs)]
-      : variants.map(
-          (o) =>
-            `- ${summary(
-              ` with ${o}`,
-              pairs.filter((p) => p.options === o),
-            )}`,
-        )),
+      ? [summary('', pairs), speedSummary(pairs)]
+      : variants.flatMap((o) => {
+          const of = pairs.filter((p) => p.options === o)
+          return [`- ${summary(` with ${o}`, of)}`, `  ${speedSummary(of)}`]
+        })),
   ]
+}
+
+/** Over pairs: gauge / variant at one speed, and how often the host ran the variant slower. */
+function variantSpeedSummary(of: Array<VariantAtSpeed | undefined>): string {
+  const known = of.filter((a): a is VariantAtSpeed => a !== undefined)
+  const ratios = known.map((a) => a.ratio?.median ?? null).filter((m): m is number => m !== null)
+  if (ratios.length === 0) return 'No pair has speed readings for both runs.'
+  const repeats = known.reduce((n, a) => n + a.repeats, 0)
+  const slower = known.reduce((n, a) => n + a.variantSlower, 0)
+  const probed = known.reduce((n, a) => n + (a.hostSlowdown?.n ?? 0), 0)
+  return (
+    `At one speed: gauge / variant over ${count(ratios.length, 'pair')}: median ${eff(spread(ratios))}; gauge higher on ` +
+    `${ratios.filter((m) => m > 1).length}. The probe read the host slower in the variant's run in ${slower} of ` +
+    `${probed} probed repeats (of ${repeats}).`
+  )
 }
