@@ -203,7 +203,8 @@ export interface GaugeOptions {
    * interval holds 50–100 completions, and the band, 7–10 %, is as large as what a fill can gain on a
    * plateau: two-core fills refused at +2 % to +7 % (passes 30–35: MobileNetV2 17 → 25 at +6 %, whose
    * confirmations read 150–166/s at 16 and 190–200/s at 32). A fill is capped at `fillCapKnees` × the knee,
-   * far below the cliff, and one that lost is still refused. Off; docs/gauge-options.md.
+   * far below the cliff, and one that lost is still refused. On seven two-core pairs, two repeats, gauge /
+   * variant 1.08 (0.96–1.23); ≥ 0.95 of the best static pool gauge 5, the variant 2. Off; docs/gauge-options.md.
    */
   fillKeptAtNoLossMultiCore: boolean
 }
