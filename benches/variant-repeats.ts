@@ -9,6 +9,7 @@
  *   npx tsx benches/variant-repeats.ts --runs benches/results/A,benches/results/B [--flipped benches/results/B] --name F
  */
 import path from 'node:path'
+import { variantAtSpeed } from '../src/bench/host-adjust.js'
 import { readResult } from '../src/bench/index.js'
 import { variantPairs } from '../src/bench/summary.js'
 import type { AdaptivePolicyName, ProfileCoresResult } from '../src/bench/types.js'
@@ -48,23 +49,39 @@ for (const dir of runs) {
 }
 
 const pairs = variantPairs([...rows.values()]).filter((p) => p.ratio !== null && p.ratio.n > 1)
-const lines = pairs.map((p) => {
+// The same repeats with each repeat's two runs at one host speed (host-adjust.ts): null before the probe.
+const atSpeed = pairs.map(
+  (p) => variantAtSpeed(rows.get(`${p.profile}:${p.cores}`) as ProfileCoresResult)?.ratio,
+)
+const lines = pairs.map((p, i) => {
   const ratio = p.ratio as NonNullable<typeof p.ratio>
-  return `| ${p.profile} | ${p.cores} | ${ratio.n} | ${(1 / ratio.median).toFixed(2)} | ${(1 / ratio.max).toFixed(2)}–${(1 / ratio.min).toFixed(2)} |`
+  const at = atSpeed[i]
+  const atText = at
+    ? `${(1 / at.median).toFixed(2)} (${(1 / at.max).toFixed(2)}–${(1 / at.min).toFixed(2)})`
+    : '—'
+  return `| ${p.profile} | ${p.cores} | ${ratio.n} | ${(1 / ratio.median).toFixed(2)} | ${(1 / ratio.max).toFixed(2)}–${(1 / ratio.min).toFixed(2)} | ${atText} |`
 })
 const perPair = pairs.map((p) => 1 / (p.ratio?.median ?? Number.NaN))
+const perPairAtSpeed = atSpeed.flatMap((a) => (a ? [1 / a.median] : []))
 const command = commandLine('benches/variant-repeats.ts')
 const md = [
   '# gauge against its variant over the repeats of several runs',
   '',
   `Made by \`${command}\`. Each repeat pairs gauge's and the variant's steady throughput measured in the same rotation; pairs with one repeat are left out.${flipped.size ? ` In ${[...flipped].join(', ')} gauge carried the change and its variant the old rule: there the two swap, so "variant" is always the change.` : ''}`,
   '',
-  '| profile | cores | repeats | variant / gauge, median | min–max |',
-  '|---|---:|---:|---:|---|',
+  'The last column takes each repeat\'s two runs to one host speed where they kept the CPUs alike, as measured otherwise (each run\'s report, "gauge against its variant").',
+  '',
+  '| profile | cores | repeats | variant / gauge, median | min–max | at one speed, median (min–max) |',
+  '|---|---:|---:|---:|---|---|',
   ...lines,
   '',
   `Median over ${pairs.length} pairs of each pair's median: ${median(perPair).toFixed(2)}; below 0.95 on ${perPair.filter((x) => x < 0.95).length}.`,
+  ...(perPairAtSpeed.length
+    ? [
+        `At one speed, over ${perPairAtSpeed.length} pairs: ${median(perPairAtSpeed).toFixed(2)}; below 0.95 on ${perPairAtSpeed.filter((x) => x < 0.95).length}.`,
+      ]
+    : []),
   '',
 ].join('\n')
-writeResult(ROOT, name, command, { runs, flipped: [...flipped], pairs }, md)
+writeResult(ROOT, name, command, { runs, flipped: [...flipped], pairs, atSpeed }, md)
 process.stdout.write(md)
