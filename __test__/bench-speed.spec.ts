@@ -1,5 +1,6 @@
 import path from 'node:path'
 import test from 'ava'
+import { combinedMarkdown, combinePasses, efficiencyAtSpeed } from '../src/bench/combine.js'
 import { fullConfig } from '../src/bench/config.js'
 import { adjustedVerdict, atSpeed, speedAdjusted, variantAtSpeed } from '../src/bench/host-adjust.js'
 import { HostSpeedProbe, MIN_SAMPLES, meanSpeed, parseSpeedLine } from '../src/bench/host-speed.js'
@@ -8,6 +9,7 @@ import type {
   AdaptivePolicyName,
   AdaptiveResult,
   AdaptiveRun,
+  BenchResult,
   PeerRun,
   ProfileCoresResult,
 } from '../src/bench/types.js'
@@ -233,6 +235,41 @@ test("gauge against its variant at one speed: each repeat's two runs, adjusted o
   t.is(a?.repeats, 2)
   t.is(a?.variantSlower, 2)
   t.is(a?.hostSlowdown?.median, 1.25)
+})
+
+test('passes combined at one speed: each pass taken to its own host speed before the medians', (t) => {
+  const pass = (dir: string, gaugeAt: number) => {
+    const p = pair()
+    const gauge = p.adaptive.find((a) => a.policy === 'gauge')
+    if (gauge) {
+      gauge.runs = [run(90, gaugeAt)]
+      gauge.efficiency = { median: 0.9, min: 0.9, max: 0.9, n: 1 }
+    }
+    const result = {
+      command: `npx gilgauge bench --out ${dir}`,
+      startedAt: 's',
+      finishedAt: 'f',
+      environment: { commit: 'c' },
+      results: [p],
+    } as unknown as BenchResult
+    return { dir, result }
+  }
+  // gauge measured 0.90 in both passes, in a 10 % and a 5 % slower spell.
+  const sources = [pass('a', 55), pass('b', 52.5)]
+  const [measured] = combinePasses(sources)
+  const [atSpeed] = combinePasses(sources, efficiencyAtSpeed)
+  t.is(measured?.median.gauge?.median, 0.9)
+  t.is(measured?.meetsGoal, false)
+  t.is(atSpeed?.median.gauge?.median, (0.99 + 0.945) / 2)
+  t.is(atSpeed?.meetsGoal, true)
+  const md = combinedMarkdown(
+    sources,
+    combinePasses(sources),
+    'npx gilgauge bench --combine a,b --out c',
+    'one commit',
+  )
+  t.regex(md, /## The verdict at one host speed\n[^#]*gauge ≥ 0\.95: 1 of 1 pairs/)
+  t.regex(md, /\| balanced \| 1 \| 2 \| 0\.97 \(0\.94–0\.99\) \|/)
 })
 
 test('the verdict at one speed counts the goal and the rivals, and how close two runs of one size come', (t) => {

@@ -3,11 +3,12 @@
  * count, each pass's efficiencies (each against the best static pool of its own pass) and their median
  * over the passes. One pass on a shared machine moves a pair by ±5–10 %; the verdict is read on medians.
  */
+import { speedAdjusted } from './host-adjust.js'
 import { eff, num } from './markdown.js'
 import { GAUGE_GOAL } from './shortfalls.js'
 import { median, nativeAtSettledSizes, spread } from './stats.js'
 import { type Column, efficiencyOf, LABEL, RIVALS } from './summary.js'
-import type { BenchResult, Spread } from './types.js'
+import type { BenchResult, ProfileCoresResult, Spread } from './types.js'
 
 const COLUMNS: Column[] = ['gauge', ...RIVALS]
 
@@ -43,7 +44,16 @@ export interface CombinedPair {
   belowRivals: Column[]
 }
 
-export function combinePasses(sources: PassSource[]): CombinedPair[] {
+/** A column's efficiency in one pass's pair: as measured (the default), or at one host speed. */
+export type EfficiencyOf = (r: ProfileCoresResult, column: Column) => number | null
+
+/** Each column at the pair's host speed (host-adjust.ts); null in passes made before the speed probe. */
+export const efficiencyAtSpeed: EfficiencyOf = (r, column) => speedAdjusted(r)?.efficiency[column] ?? null
+
+export function combinePasses(
+  sources: PassSource[],
+  efficiencyFor: EfficiencyOf = efficiencyOf,
+): CombinedPair[] {
   const keys: Array<{ profile: string; cores: number }> = []
   for (const s of sources) {
     for (const r of s.result.results) {
@@ -55,7 +65,7 @@ export function combinePasses(sources: PassSource[]): CombinedPair[] {
     const passes = sources.map((s) => {
       const r = s.result.results.find((x) => x.profile === profile && x.cores === cores)
       if (!r || r.unavailable || !r.best) return null
-      const efficiency = Object.fromEntries(COLUMNS.map((c) => [c, efficiencyOf(r, c)])) as Record<
+      const efficiency = Object.fromEntries(COLUMNS.map((c) => [c, efficiencyFor(r, c)])) as Record<
         Column,
         number | null
       >
@@ -326,6 +336,7 @@ export function combinedMarkdown(
     '"Best size run again" is each pass\'s held-out run: the best static size run once more, timed like a policy, over the same best static pool.',
     '',
   )
+  lines.push(...atSpeedVerdict(sources))
   const ceiling = againstHeldOut(pairs)
   if (ceiling.runs > 0) {
     lines.push(
@@ -406,4 +417,38 @@ export function combinedMarkdown(
     )
   }
   return lines.join('\n')
+}
+
+/**
+ * The verdict again with every efficiency at its pair's host speed (each pass's "At one host speed"): the
+ * policies run minutes apart and the host's speed moves meanwhile, so the medians over passes are read
+ * once more with that taken out. Empty when no pass has speed readings.
+ */
+function atSpeedVerdict(sources: PassSource[]): string[] {
+  const pairs = combinePasses(sources, efficiencyAtSpeed).filter((p) => p.meetsGoal !== null)
+  if (pairs.length === 0) return []
+  const goal = pairs.filter((p) => p.meetsGoal).length
+  const above = pairs.filter((p) => p.belowRivals.length === 0).length
+  const both = pairs.filter((p) => p.meetsGoal && p.belowRivals.length === 0).length
+  return [
+    '## The verdict at one host speed',
+    '',
+    "The same medians over passes with each efficiency taken to its pair's host speed, as each pass's report does",
+    'under "At one host speed" (src/bench/host-adjust.ts): a run that kept the CPUs as busy as its yardstick is taken',
+    "to the pair's median speed, others keep their measured efficiency. Passes made before the speed probe add nothing here.",
+    '',
+    `gauge ≥ ${GAUGE_GOAL}: ${goal} of ${pairs.length} pairs; not below any of the three: ${above} of ${pairs.length}; both: ${both} of ${pairs.length}.`,
+    '',
+    `| profile | cores | passes | ${COLUMNS.map((c) => `${LABEL[c]}: median (min–max)`).join(' | ')} | verdict |`,
+    `|---|---:|---:|${COLUMNS.map(() => '---|').join('')}---|`,
+    ...pairs.map((p) => {
+      const n = p.passes.filter((x) => x !== null && x.efficiency.gauge !== null).length
+      const misses = [
+        ...(p.meetsGoal === false ? [`below ${GAUGE_GOAL}`] : []),
+        ...p.belowRivals.map((c) => `below ${LABEL[c]}`),
+      ]
+      return `| ${p.profile} | ${p.cores} | ${n} | ${COLUMNS.map((c) => eff(p.median[c])).join(' | ')} | ${misses.length === 0 ? 'met' : `**${misses.join(', ')}**`} |`
+    }),
+    '',
+  ]
 }
