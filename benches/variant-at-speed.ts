@@ -8,7 +8,7 @@
  *   npx tsx benches/variant-at-speed.ts --runs benches/results/A,benches/results/B --name F
  */
 import path from 'node:path'
-import { variantAtSpeed } from '../src/bench/host-adjust.js'
+import { totalVariantAtSpeed, variantAtSpeed } from '../src/bench/host-adjust.js'
 import { readResult } from '../src/bench/index.js'
 import { variantPairs } from '../src/bench/summary.js'
 import { arg, commandLine, median, writeResult } from './stats.js'
@@ -49,15 +49,16 @@ const rows: RunRow[] = runs.map((dir) => {
     const a = variantAtSpeed(r)
     return a?.ratio ? [a] : []
   })
+  const total = totalVariantAtSpeed(at)
   return {
     dir,
     pairs: pairs.length,
     measured: median(pairs.map((p) => p.ratio?.median ?? Number.NaN)),
-    atSpeed: at.length ? median(at.map((a) => a.ratio?.median ?? Number.NaN)) : null,
+    atSpeed: at.length ? median(total.pairRatios) : null,
     probedPairs: at.length,
-    adjusted: at.reduce((n, a) => n + a.adjusted, 0),
-    variantSlower: at.reduce((n, a) => n + a.variantSlower, 0),
-    probed: at.reduce((n, a) => n + (a.hostSlowdown?.n ?? 0), 0),
+    adjusted: total.adjusted,
+    variantSlower: total.variantSlower,
+    probed: total.probed,
   }
 })
 

@@ -44,15 +44,20 @@ export interface CombinedPair {
   belowRivals: Column[]
 }
 
-/** A column's efficiency in one pass's pair: as measured (the default), or at one host speed. */
-export type EfficiencyOf = (r: ProfileCoresResult, column: Column) => number | null
+/** Every column's efficiency in one pass's pair: as measured (the default), or at one host speed. */
+export type EfficienciesOf = (r: ProfileCoresResult) => Record<Column, number | null>
 
-/** Each column at the pair's host speed (host-adjust.ts); null in passes made before the speed probe. */
-export const efficiencyAtSpeed: EfficiencyOf = (r, column) => speedAdjusted(r)?.efficiency[column] ?? null
+const measuredEfficiencies: EfficienciesOf = (r) =>
+  Object.fromEntries(COLUMNS.map((c) => [c, efficiencyOf(r, c)])) as Record<Column, number | null>
+
+/** Each column at the pair's host speed (host-adjust.ts); nulls in passes made before the speed probe. */
+export const efficiencyAtSpeed: EfficienciesOf = (r) =>
+  speedAdjusted(r)?.efficiency ??
+  (Object.fromEntries(COLUMNS.map((c) => [c, null])) as Record<Column, number | null>)
 
 export function combinePasses(
   sources: PassSource[],
-  efficiencyFor: EfficiencyOf = efficiencyOf,
+  efficienciesOf: EfficienciesOf = measuredEfficiencies,
 ): CombinedPair[] {
   const keys: Array<{ profile: string; cores: number }> = []
   for (const s of sources) {
@@ -65,10 +70,7 @@ export function combinePasses(
     const passes = sources.map((s) => {
       const r = s.result.results.find((x) => x.profile === profile && x.cores === cores)
       if (!r || r.unavailable || !r.best) return null
-      const efficiency = Object.fromEntries(COLUMNS.map((c) => [c, efficiencyFor(r, c)])) as Record<
-        Column,
-        number | null
-      >
+      const efficiency = efficienciesOf(r)
       const gaugeSize = r.adaptive.find((a) => a.policy === 'gauge')?.finalSize?.median ?? null
       const heldOut = r.heldOut?.throughput ? r.heldOut.throughput.median / r.best.throughput : null
       return {
@@ -277,6 +279,26 @@ function nativeYardsticks(sources: PassSource[]): string[] {
   ]
 }
 
+/** How many pairs with a gauge number meet the goal, sit below no rival, and both. */
+function verdictCounts(pairs: CombinedPair[]): string {
+  const measured = pairs.filter((p) => p.meetsGoal !== null)
+  const goal = measured.filter((p) => p.meetsGoal).length
+  const above = measured.filter((p) => p.belowRivals.length === 0).length
+  const both = measured.filter((p) => p.meetsGoal && p.belowRivals.length === 0).length
+  const of = measured.length
+  return `gauge ≥ ${GAUGE_GOAL}: ${goal} of ${of} pairs; not below any of the three: ${above} of ${of}; both: ${both} of ${of}.`
+}
+
+/** One pair's verdict cell: met, or what it misses. */
+function verdictOf(p: CombinedPair): string {
+  if (p.meetsGoal === null) return 'no gauge number'
+  const misses = [
+    ...(p.meetsGoal === false ? [`below ${GAUGE_GOAL}`] : []),
+    ...p.belowRivals.map((c) => `below ${LABEL[c]}`),
+  ]
+  return misses.length === 0 ? 'met' : `**${misses.join(', ')}**`
+}
+
 /** The Markdown report; `command` made it, `sameCode` says whether the passes ran the same policy code. */
 export function combinedMarkdown(
   sources: PassSource[],
@@ -284,10 +306,6 @@ export function combinedMarkdown(
   command: string,
   sameCode: string,
 ): string {
-  const measured = pairs.filter((p) => p.meetsGoal !== null)
-  const goal = measured.filter((p) => p.meetsGoal).length
-  const above = measured.filter((p) => p.belowRivals.length === 0).length
-  const both = measured.filter((p) => p.meetsGoal && p.belowRivals.length === 0).length
   const lines = [
     '# gilgauge bench: passes combined',
     '',
@@ -310,7 +328,7 @@ export function combinedMarkdown(
     ...nativeYardsticks(sources),
     `## Verdict on the medians over passes (goal: gauge ≥ ${GAUGE_GOAL} and not below ${RIVALS.map((c) => LABEL[c]).join(', ')})`,
     '',
-    `gauge ≥ ${GAUGE_GOAL}: ${goal} of ${measured.length} pairs; not below any of the three: ${above} of ${measured.length}; both: ${both} of ${measured.length}.`,
+    verdictCounts(pairs),
     '',
     `| profile | cores | passes | ${COLUMNS.map((c) => `${LABEL[c]}: median (min–max)`).join(' | ')} | best size run again: median (min–max) | gauge per pass [size] | verdict |`,
     `|---|---:|---:|${COLUMNS.map(() => '---|').join('')}---|---|---|`,
@@ -320,14 +338,8 @@ export function combinedMarkdown(
     const perPass = p.passes
       .map((x) => (x ? `${num(x.efficiency.gauge, 2)} [${x.gaugeSize ?? '—'}]` : '—'))
       .join(' · ')
-    const misses = [
-      ...(p.meetsGoal === false ? [`below ${GAUGE_GOAL}`] : []),
-      ...p.belowRivals.map((c) => `below ${LABEL[c]}`),
-    ]
-    const verdict =
-      p.meetsGoal === null ? 'no gauge number' : misses.length === 0 ? 'met' : `**${misses.join(', ')}**`
     lines.push(
-      `| ${p.profile} | ${p.cores} | ${n} | ${COLUMNS.map((c) => eff(p.median[c])).join(' | ')} | ${eff(p.medianHeldOut)} | ${perPass} | ${verdict} |`,
+      `| ${p.profile} | ${p.cores} | ${n} | ${COLUMNS.map((c) => eff(p.median[c])).join(' | ')} | ${eff(p.medianHeldOut)} | ${perPass} | ${verdictOf(p)} |`,
     )
   }
   lines.push(
@@ -427,9 +439,6 @@ export function combinedMarkdown(
 function atSpeedVerdict(sources: PassSource[]): string[] {
   const pairs = combinePasses(sources, efficiencyAtSpeed).filter((p) => p.meetsGoal !== null)
   if (pairs.length === 0) return []
-  const goal = pairs.filter((p) => p.meetsGoal).length
-  const above = pairs.filter((p) => p.belowRivals.length === 0).length
-  const both = pairs.filter((p) => p.meetsGoal && p.belowRivals.length === 0).length
   return [
     '## The verdict at one host speed',
     '',
@@ -437,17 +446,13 @@ function atSpeedVerdict(sources: PassSource[]): string[] {
     'under "At one host speed" (src/bench/host-adjust.ts): a run that kept the CPUs as busy as its yardstick is taken',
     "to the pair's median speed, others keep their measured efficiency. Passes made before the speed probe add nothing here.",
     '',
-    `gauge ≥ ${GAUGE_GOAL}: ${goal} of ${pairs.length} pairs; not below any of the three: ${above} of ${pairs.length}; both: ${both} of ${pairs.length}.`,
+    verdictCounts(pairs),
     '',
     `| profile | cores | passes | ${COLUMNS.map((c) => `${LABEL[c]}: median (min–max)`).join(' | ')} | verdict |`,
     `|---|---:|---:|${COLUMNS.map(() => '---|').join('')}---|`,
     ...pairs.map((p) => {
       const n = p.passes.filter((x) => x !== null && x.efficiency.gauge !== null).length
-      const misses = [
-        ...(p.meetsGoal === false ? [`below ${GAUGE_GOAL}`] : []),
-        ...p.belowRivals.map((c) => `below ${LABEL[c]}`),
-      ]
-      return `| ${p.profile} | ${p.cores} | ${n} | ${COLUMNS.map((c) => eff(p.median[c])).join(' | ')} | ${misses.length === 0 ? 'met' : `**${misses.join(', ')}**`} |`
+      return `| ${p.profile} | ${p.cores} | ${n} | ${COLUMNS.map((c) => eff(p.median[c])).join(' | ')} | ${verdictOf(p)} |`
     }),
     '',
   ]

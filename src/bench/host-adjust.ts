@@ -291,3 +291,21 @@ export function variantAtSpeed(r: ProfileCoresResult): VariantAtSpeed | null {
     repeats,
   }
 }
+
+/** Over pairs: each pair's median gauge / variant at one speed, and the repeats counted across them. */
+export function totalVariantAtSpeed(of: VariantAtSpeed[]): {
+  pairRatios: number[]
+  adjusted: number
+  variantSlower: number
+  probed: number
+  repeats: number
+} {
+  const sum = (f: (a: VariantAtSpeed) => number) => of.reduce((n, a) => n + f(a), 0)
+  return {
+    pairRatios: of.flatMap((a) => (a.ratio ? [a.ratio.median] : [])),
+    adjusted: sum((a) => a.adjusted),
+    variantSlower: sum((a) => a.variantSlower),
+    probed: sum((a) => a.hostSlowdown?.n ?? 0),
+    repeats: sum((a) => a.repeats),
+  }
+}

@@ -6,6 +6,7 @@ import {
   BUSY_MATCH,
   type SpeedAdjusted,
   speedAdjusted,
+  totalVariantAtSpeed,
   type VariantAtSpeed,
   variantAtSpeed,
 } from './host-adjust.js'
@@ -547,12 +548,9 @@ function variantLines(rows: ProfileCoresResult[]): string[] {
 
 /** Over pairs: gauge / variant at one speed, and how often the host ran the variant slower. */
 function variantSpeedSummary(of: Array<VariantAtSpeed | undefined>): string {
-  const known = of.filter((a): a is VariantAtSpeed => a !== undefined)
-  const ratios = known.map((a) => a.ratio?.median ?? null).filter((m): m is number => m !== null)
+  const total = totalVariantAtSpeed(of.filter((a): a is VariantAtSpeed => a !== undefined))
+  const { pairRatios: ratios, repeats, variantSlower: slower, probed } = total
   if (ratios.length === 0) return 'No pair has speed readings for both runs.'
-  const repeats = known.reduce((n, a) => n + a.repeats, 0)
-  const slower = known.reduce((n, a) => n + a.variantSlower, 0)
-  const probed = known.reduce((n, a) => n + (a.hostSlowdown?.n ?? 0), 0)
   return (
     `At one speed: gauge / variant over ${count(ratios.length, 'pair')}: median ${eff(spread(ratios))}; gauge higher on ` +
     `${ratios.filter((m) => m > 1).length}. The probe read the host slower in the variant's run in ${slower} of ` +
