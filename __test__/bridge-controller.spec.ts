@@ -52,9 +52,42 @@ test.serial('a controller drives the pool within its bounds and reports each mov
   t.is(first?.min, 1)
   t.is(first?.max, 4)
   t.is(first?.cores, bridge.cores)
+  t.is(first?.hostNsPerIter, null, 'no host speed source, no reading')
   t.true(stats.length >= policy.seen.length - 1, "a 'stats' event follows each tick")
   t.is(bridge.stats().lastDecision?.size, 5, 'the decision is kept as made; the pool was clamped to max')
 })
+
+test.serial(
+  "a host speed source is asked for each interval's own span, and its reading reaches the policy",
+  async (t) => {
+    const policy = stepUp(50)
+    const spans: Array<[number, number]> = []
+    const bridge = await spawnTools({
+      pool: { min: 1, max: 8, initial: 1 },
+      controller: () => ({
+        policy,
+        windowSource: () => null,
+        hostSpeed: (fromMs, toMs) => {
+          spans.push([fromMs, toMs])
+          return 100 + spans.length
+        },
+      }),
+    })
+    t.teardown(() => bridge.close())
+    await Promise.all(Array.from({ length: 4 }, () => bridge.call('sleep', [0.02])))
+    t.true(await waitFor(() => policy.seen.length >= 3, 5000))
+    t.deepEqual(
+      policy.seen.slice(0, 3).map((input) => input.hostNsPerIter),
+      [101, 102, 103],
+    )
+    for (const [i, [from, to]] of spans.entries()) {
+      t.true(from < to, `span ${i} runs forward`)
+      const next = spans[i + 1]
+      // Each interval starts where the one before it was cut: no time is read twice or skipped.
+      if (next) t.true(next[0] <= to && next[0] >= from, `span ${i + 1} follows span ${i}`)
+    }
+  },
+)
 
 test.serial("pool: 'adaptive' uses the installed controller factory", async (t) => {
   const policy = stepUp(40)

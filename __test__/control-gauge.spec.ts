@@ -575,6 +575,8 @@ function runWithScriptedMove(opts: {
   isMove: (reason: string, from: number, to: number) => boolean
   line?: (d: Decision) => string
   window?: (w: NonNullable<ControlInput['window']>) => ControlInput['window']
+  /** The host speed probe's reading for an interval, at the move's new size or not. */
+  hostNsPerIter?: (atMove: boolean) => number
 }): { lines: string[]; move: { from: number; to: number; at: number } | null } {
   const lines: string[] = []
   const seenAt = new Map<number, number[]>()
@@ -589,7 +591,17 @@ function runWithScriptedMove(opts: {
     }
     if (!move) seenAt.set(size, [...(seenAt.get(size) ?? []), tasks.throughput])
     const window = seen.window && opts.window ? opts.window(seen.window) : seen.window
-    const d = opts.policy.decide({ window, tasks, size, min: 1, max: 128, cores: opts.cores, nowMs: i * 500 })
+    const hostNsPerIter = opts.hostNsPerIter?.(move !== null && size === move.to) ?? null
+    const d = opts.policy.decide({
+      window,
+      tasks,
+      size,
+      min: 1,
+      max: 128,
+      cores: opts.cores,
+      nowMs: i * 500,
+      hostNsPerIter,
+    })
     lines.push(opts.line ? opts.line(d) : d.reason)
     if (!move && opts.isMove(d.reason, size, d.size)) move = { from: size, to: d.size, at: i }
     size = d.size
@@ -669,6 +681,31 @@ test('a fill that gained a little where the busy share did not rise is kept on o
     // Kept, the pool stays at the fill's size (or grows on); refused, it is back where it came from.
     const after = Number(/\[size (\d+)\]$/.exec(verdict)?.[1])
     t.true(kept ? after >= fill.to : after === fill.from, log)
+  }
+})
+
+test('judgeAtHostSpeed reads a fill at the host speed of the first interval: a slower host is not a loss', (t) => {
+  // The fill reads 0.9 × the smaller pool (refused on one core without noise, as above). When the host's
+  // probe says the CPUs ran 1.25× slower meanwhile, the option reads it at the same speed, (1.25)^s with s the
+  // cores' busy share, and keeps it; at an unchanged speed, or with the option off, it is refused.
+  for (const [options, slower, kept] of [
+    [{}, 1.25, false],
+    [{ judgeAtHostSpeed: true }, 1, false],
+    [{ judgeAtHostSpeed: true }, 1.25, true],
+  ] as const) {
+    const { lines, move: fill } = runWithScriptedMove({
+      plant: new Plant({ ...variablePlant, cores: 1, noise: 0, seed: 1 }),
+      policy: new GaugePolicy({ ...NO_FLOOR, ...options }),
+      cores: 1,
+      windows: 30,
+      share: 0.9,
+      isMove: isFill,
+      hostNsPerIter: (atMove) => (atMove ? 100 * slower : 100),
+    })
+    const log = `${JSON.stringify(options)}, host ${slower}× slower at the fill:\n${lines.join('\n')}`
+    if (!fill) return t.fail(log)
+    const verdict = lines[fill.at + 3] ?? ''
+    t.is(/^fill \d+ → \d+: bottleneck busy \+.*back to/.test(verdict), !kept, log)
   }
 })
 

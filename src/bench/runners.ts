@@ -197,7 +197,10 @@ export async function adaptiveRun(
                   : policy
               const base = adaptiveController(b, { policy: spec })
               history = new DecisionHistory(base.policy, 100_000)
-              return { ...base, policy: history }
+              const probe = target.probe
+              // Every policy gets the host's speed; only gauge with judgeAtHostSpeed reads it.
+              const hostSpeed = probe ? (from: number, to: number) => probe.speedOver(from, to) : undefined
+              return { ...base, policy: history, hostSpeed }
             },
           },
         )

@@ -29,6 +29,11 @@ export interface ControllerOptions {
   cores?: number
   /** Called when the window source or the policy throws; the loop carries on. Default: ignored. */
   onError?: (error: unknown) => void
+  /**
+   * The host's speed over an interval (epoch ms): CPU ns per iteration of a fixed loop on the Python
+   * process's CPUs, or null when not sampled. Policies that judge at one host speed read it.
+   */
+  hostSpeed?: (fromMs: number, toMs: number) => number | null
   /** Called once when the loop stops (the bridge closed or exited): release the window source here. */
   onStop?: () => void
 }
@@ -115,6 +120,7 @@ export class ControllerLoop {
       const { minCompletions, intervalMs } = this.options.policy
       const stretched = Date.now() - this.intervalStartMs >= MAX_INTERVAL_STRETCH * intervalMs
       if (minCompletions && this.bridge.pendingCompletions() < minCompletions && !stretched) return null
+      const fromMs = this.intervalStartMs
       this.intervalStartMs = Date.now()
       const tasks = this.bridge.takeTaskWindow()
       const window = (await this.options.windowSource?.(tasks)) ?? null
@@ -128,6 +134,7 @@ export class ControllerLoop {
         max: pool.max,
         cores: this.options.cores ?? this.bridge.cores,
         nowMs: Date.now(),
+        hostNsPerIter: this.options.hostSpeed?.(fromMs, Date.now()) ?? null,
       }
       const decision = this.options.policy.decide(input)
       this.lastWindow = window

@@ -133,6 +133,14 @@ export function bottleneckUtilisation(window: Window, cores: number, gil: boolea
   return Math.max(busyCores, window.total.gilHeld ?? allCpuHeld)
 }
 
+/** Share of the cores the process kept busy: from the window's CPU, else from the tasks' own; at most 1. */
+export function cpuBusyShare(input: ControlInput): number {
+  const fromWindow = input.window ? coreShare(input.window, input.cores) : null
+  if (fromWindow !== null) return fromWindow
+  const t = input.tasks
+  return Math.min(1, (t.throughput * t.meanCpuNs) / 1e9 / Math.max(1, input.cores))
+}
+
 /** The process's CPU time over wall time and `cores`, at most 1; null for an empty window. */
 function coreShare(window: Window, cores: number): number | null {
   if (window.durationNs <= 0) return null

@@ -3,6 +3,7 @@
  *
  * Each interval:
  *  1. An interval with fewer than `minCompletions` completions is not used (held, recorded as such).
+ *     With `judgeAtHostSpeed` (off) and a host speed probe, throughput is read at the first interval's speed.
  *  2. Phase check: per-task cpu or per-task genuine wait moving by more than `phaseChangeRatio`, or
  *     throughput at an unchanged size leaving its band, the same way in two intervals in a row, is a
  *     change. When it moves the knee by `phaseKneeRatio` or more it starts a new phase: everything learnt
@@ -66,6 +67,7 @@
  */
 import {
   bottleneckKnee,
+  cpuBusyShare,
   gilBoundUtilisationOneCore,
   gilEnabled,
   kneeBounds,
@@ -207,6 +209,15 @@ export interface GaugeOptions {
    * variant 1.08 (0.96–1.23); ≥ 0.95 of the best static pool gauge 5, the variant 2. Off; docs/gauge-options.md.
    */
   fillKeptAtNoLossMultiCore: boolean
+  /**
+   * Read every interval's throughput at one host speed: × (ns per iteration of the host's speed probe now /
+   * in the first interval probed)^s, s the share of the cores the process kept busy (only CPU time runs
+   * slower). This host runs each vCPU at one of two speeds ~1.7× apart, switching every few tens of ms;
+   * over 1 s windows the slowest read 1.13× the fastest with one CPU busy and 1.62× with two
+   * (benches/results/host-speed.md), against the few per cent a fill or probe must show. Needs
+   * `hostNsPerIter` in the input (the bench's probe); without it, or off, throughput is as measured.
+   */
+  judgeAtHostSpeed: boolean
 }
 
 export const GAUGE_DEFAULTS: GaugeOptions = {
@@ -239,6 +250,7 @@ export const GAUGE_DEFAULTS: GaugeOptions = {
   contentionHoldsGrowthOneCore: 'unlessGilBound',
   gilBoundFloorOneCore: null,
   fillKeptAtNoLossMultiCore: false,
+  judgeAtHostSpeed: false,
 }
 
 /** What was measured at one pool size in the current phase. */
@@ -350,6 +362,8 @@ export class GaugePolicy implements Policy {
   /** Smallest per-task wall − cpu in this phase (tasks-only estimate of genuine wait). */
   private minApparentWaitNs = Number.POSITIVE_INFINITY
   private previous: { size: number; obs: Observation } | null = null
+  /** The host speed probe's first reading: `judgeAtHostSpeed` reads every throughput at this speed. */
+  private hostReferenceNs: number | null = null
   /** Step 5a: the cap from the workers the calls keep busy (null: none), and the low readings so far. */
   private deliveryCap: number | null = null
   private idleReadings: Array<{ size: number; busy: number }> = []
@@ -382,6 +396,8 @@ export class GaugePolicy implements Policy {
     }
     const obs = observe(input, gil)
     if (!obs) return { size, reason: 'interval not used: no task CPU time measured', inputs: base }
+    const hostFactor = this.hostSpeedFactor(input)
+    if (hostFactor !== null) obs.throughput *= hostFactor
     this.oneCore = input.cores <= 1
     // The GIL's held share where, on one core, it holds most of the CPU; else null (the options below).
     const gilBoundBusy = gil && this.oneCore && input.window ? gilBoundUtilisationOneCore(input.window) : null
@@ -460,6 +476,8 @@ export class GaugePolicy implements Policy {
       handoff: obs.handoffShare === null ? null : round3(obs.handoffShare),
       utilisation: obs.utilisation === null ? null : round3(obs.utilisation),
       throughput: round3(obs.throughput),
+      hostNsPerIter: input.hostNsPerIter ?? null,
+      hostFactor: hostFactor === null ? null : round3(hostFactor),
       p99Ms: round3(obs.p99Ns / 1e6),
       rawTarget: round3(raw),
       target,
@@ -1050,6 +1068,14 @@ export class GaugePolicy implements Policy {
     this.previous = null
     this.deliveryCap = null
     this.idleReadings = []
+  }
+
+  /** `judgeAtHostSpeed`'s factor for this interval's throughput; null when off or not probed. */
+  private hostSpeedFactor(input: ControlInput): number | null {
+    const ns = input.hostNsPerIter
+    if (!this.options.judgeAtHostSpeed || !ns || ns <= 0) return null
+    this.hostReferenceNs ??= ns
+    return (ns / this.hostReferenceNs) ** cpuBusyShare(input)
   }
 
   /** Step 5a: read how many workers were busy, set or lift the cap; returns the busy workers. */

@@ -39,6 +39,11 @@ export interface ControlInput {
   /** Logical CPUs the Python process may run on (its affinity). */
   cores: number
   nowMs: number
+  /**
+   * CPU ns a fixed reference loop cost per iteration on the process's CPUs over the interval (higher: the
+   * host ran slower); absent or null when no speed probe runs.
+   */
+  hostNsPerIter?: number | null
 }
 
 /** One decision, recorded with what it was based on. */
