@@ -215,7 +215,9 @@ export interface GaugeOptions {
    * slower). This host runs each vCPU at one of two speeds ~1.7× apart, switching every few tens of ms;
    * over 1 s windows the slowest read 1.13× the fastest with one CPU busy and 1.62× with two
    * (benches/results/host-speed.md), against the few per cent a fill or probe must show. Needs
-   * `hostNsPerIter` in the input (the bench's probe); without it, or off, throughput is as measured.
+   * `hostNsPerIter` in the input (the bench's probe); without it, or off, throughput is as measured. On
+   * seven two-core pairs, two repeats, at one speed gauge / variant 1.01 (0.81–1.18): the probe's half-second
+   * reading takes out ~15 % of the interval noise. Off; docs/gauge-options.md.
    */
   judgeAtHostSpeed: boolean
 }
