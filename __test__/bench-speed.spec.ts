@@ -165,6 +165,8 @@ test('a pair at one speed: each column taken to the reference speed before it is
   t.deepEqual(a.runs['pypi-betapool'], { adjusted: 0, measured: 1 })
   // The held-out run of N = 4 read 0.8 of its confirmation, in a 25 % slower spell: 1.0 at one speed.
   t.deepEqual(a.heldOut, { measured: 0.8, adjusted: 1 })
+  // Read like a column against the best pool at one speed, it is the best pool again.
+  t.is(a.heldOutEfficiency, 1)
 })
 
 test('at one speed the best size can change, and a pool that fills one CPU of two is adjusted by half', (t) => {
@@ -262,6 +264,9 @@ test('passes combined at one speed: each pass taken to its own host speed before
   t.is(measured?.meetsGoal, false)
   t.is(atSpeed?.median.gauge?.median, (0.99 + 0.945) / 2)
   t.is(atSpeed?.meetsGoal, true)
+  // The held-out run read 0.8 of the best pool in a 25 % slower spell: 1.0 at one speed, in both passes.
+  t.is(measured?.medianHeldOut?.median, 0.8)
+  t.is(atSpeed?.medianHeldOut?.median, 1)
   const md = combinedMarkdown(
     sources,
     combinePasses(sources),
@@ -270,6 +275,12 @@ test('passes combined at one speed: each pass taken to its own host speed before
   )
   t.regex(md, /## The verdict at one host speed\n[^#]*gauge ≥ 0\.95: 1 of 1 pairs/)
   t.regex(md, /\| balanced \| 1 \| 2 \| 0\.97 \(0\.94–0\.99\) \|/)
+  // Against the best size run again: as measured neither reaches the goal; at one speed gauge once, it twice.
+  t.regex(
+    md,
+    /## gauge against the best static size run again\n[^#]*gauge ≥ 0\.95 in 0, the best size run again in 0;/,
+  )
+  t.regex(md, /## The verdict at one host speed\n[^#]*gauge ≥ 0\.95 in 1, the best size run again in 2;/)
 })
 
 test('the verdict at one speed counts the goal and the rivals, and how close two runs of one size come', (t) => {

@@ -44,16 +44,33 @@ export interface CombinedPair {
   belowRivals: Column[]
 }
 
-/** Every column's efficiency in one pass's pair: as measured (the default), or at one host speed. */
-export type EfficienciesOf = (r: ProfileCoresResult) => Record<Column, number | null>
+/**
+ * Every column's efficiency in one pass's pair, and the held-out run's (the best static size run again /
+ * the best static pool): as measured (the default), or at one host speed.
+ */
+export type EfficienciesOf = (r: ProfileCoresResult) => {
+  efficiency: Record<Column, number | null>
+  heldOut: number | null
+}
 
-const measuredEfficiencies: EfficienciesOf = (r) =>
-  Object.fromEntries(COLUMNS.map((c) => [c, efficiencyOf(r, c)])) as Record<Column, number | null>
+const measuredEfficiencies: EfficienciesOf = (r) => ({
+  efficiency: Object.fromEntries(COLUMNS.map((c) => [c, efficiencyOf(r, c)])) as Record<
+    Column,
+    number | null
+  >,
+  heldOut: r.heldOut?.throughput && r.best ? r.heldOut.throughput.median / r.best.throughput : null,
+})
 
 /** Each column at the pair's host speed (host-adjust.ts); nulls in passes made before the speed probe. */
-export const efficiencyAtSpeed: EfficienciesOf = (r) =>
-  speedAdjusted(r)?.efficiency ??
-  (Object.fromEntries(COLUMNS.map((c) => [c, null])) as Record<Column, number | null>)
+export const efficiencyAtSpeed: EfficienciesOf = (r) => {
+  const adjusted = speedAdjusted(r)
+  return {
+    efficiency:
+      adjusted?.efficiency ??
+      (Object.fromEntries(COLUMNS.map((c) => [c, null])) as Record<Column, number | null>),
+    heldOut: adjusted?.heldOutEfficiency ?? null,
+  }
+}
 
 export function combinePasses(
   sources: PassSource[],
@@ -70,9 +87,8 @@ export function combinePasses(
     const passes = sources.map((s) => {
       const r = s.result.results.find((x) => x.profile === profile && x.cores === cores)
       if (!r || r.unavailable || !r.best) return null
-      const efficiency = efficienciesOf(r)
+      const { efficiency, heldOut } = efficienciesOf(r)
       const gaugeSize = r.adaptive.find((a) => a.policy === 'gauge')?.finalSize?.median ?? null
-      const heldOut = r.heldOut?.throughput ? r.heldOut.throughput.median / r.best.throughput : null
       return {
         dir: s.dir,
         bestN: r.best.n,
@@ -357,17 +373,7 @@ export function combinedMarkdown(
       'The best static pool is the best of several noisy runs, so the best size itself, run once more, often falls',
       'short of it. How often it still reaches the goal is how often a policy that always chose that size could:',
       '',
-      `- Pair by pair in each pass (${ceiling.runs}): gauge ≥ ${GAUGE_GOAL} in ${ceiling.gaugeMeets}, the best size run again in ` +
-        `${ceiling.heldOutMeets}; gauge / the best size run again: ${eff(ceiling.ratio)}.`,
-      `- On the medians over passes (${ceiling.pairs} pairs): gauge ≥ ${GAUGE_GOAL} on ${ceiling.gaugeMedianMeets}, the best size ` +
-        `run again on ${ceiling.heldOutMedianMeets}.`,
-      `- Below the best size run again in every one of its passes (${MIN_PASSES_FOR_SIGN} or more; by chance alone 1 in ` +
-        `2^passes for each pair): ${
-          ceiling.alwaysBelow
-            .map((x) => `${x.pair} (${x.passes} passes, median ${num(x.median, 2)})`)
-            .join('; ') || 'none'
-        }. That is where gauge loses throughput consistently rather than by the pass: its size, its exploration in ` +
-        'the steady half, or its monitor.',
+      ...heldOutBullets(ceiling),
       '',
     )
   }
@@ -431,6 +437,23 @@ export function combinedMarkdown(
   return lines.join('\n')
 }
 
+/** What `againstHeldOut` found, as the bullets of a report section. */
+function heldOutBullets(ceiling: AgainstHeldOut): string[] {
+  return [
+    `- Pair by pair in each pass (${ceiling.runs}): gauge ≥ ${GAUGE_GOAL} in ${ceiling.gaugeMeets}, the best size run again in ` +
+      `${ceiling.heldOutMeets}; gauge / the best size run again: ${eff(ceiling.ratio)}.`,
+    `- On the medians over passes (${ceiling.pairs} pairs): gauge ≥ ${GAUGE_GOAL} on ${ceiling.gaugeMedianMeets}, the best size ` +
+      `run again on ${ceiling.heldOutMedianMeets}.`,
+    `- Below the best size run again in every one of its passes (${MIN_PASSES_FOR_SIGN} or more; by chance alone 1 in ` +
+      `2^passes for each pair): ${
+        ceiling.alwaysBelow
+          .map((x) => `${x.pair} (${x.passes} passes, median ${num(x.median, 2)})`)
+          .join('; ') || 'none'
+      }. That is where gauge loses throughput consistently rather than by the pass: its size, its exploration in ` +
+      'the steady half, or its monitor.',
+  ]
+}
+
 /**
  * The verdict again with every efficiency at its pair's host speed (each pass's "At one host speed"): the
  * policies run minutes apart and the host's speed moves meanwhile, so the medians over passes are read
@@ -439,6 +462,7 @@ export function combinedMarkdown(
 function atSpeedVerdict(sources: PassSource[]): string[] {
   const pairs = combinePasses(sources, efficiencyAtSpeed).filter((p) => p.meetsGoal !== null)
   if (pairs.length === 0) return []
+  const ceiling = againstHeldOut(pairs)
   return [
     '## The verdict at one host speed',
     '',
@@ -448,12 +472,15 @@ function atSpeedVerdict(sources: PassSource[]): string[] {
     '',
     verdictCounts(pairs),
     '',
-    `| profile | cores | passes | ${COLUMNS.map((c) => `${LABEL[c]}: median (min–max)`).join(' | ')} | verdict |`,
-    `|---|---:|---:|${COLUMNS.map(() => '---|').join('')}---|`,
+    `| profile | cores | passes | ${COLUMNS.map((c) => `${LABEL[c]}: median (min–max)`).join(' | ')} | best size run again: median (min–max) | verdict |`,
+    `|---|---:|---:|${COLUMNS.map(() => '---|').join('')}---|---|`,
     ...pairs.map((p) => {
       const n = p.passes.filter((x) => x !== null && x.efficiency.gauge !== null).length
-      return `| ${p.profile} | ${p.cores} | ${n} | ${COLUMNS.map((c) => eff(p.median[c])).join(' | ')} | ${verdictOf(p)} |`
+      return `| ${p.profile} | ${p.cores} | ${n} | ${COLUMNS.map((c) => eff(p.median[c])).join(' | ')} | ${eff(p.medianHeldOut)} | ${verdictOf(p)} |`
     }),
     '',
+    ...(ceiling.runs > 0
+      ? ['Against the best static size run again, at one speed too:', '', ...heldOutBullets(ceiling), '']
+      : []),
   ]
 }

@@ -55,6 +55,8 @@ export interface SpeedAdjusted {
   runs: Record<Column, { adjusted: number; measured: number }>
   /** The held-out static run / the confirmation at its size, as measured and at h_ref (medians over repeats). */
   heldOut: { measured: number | null; adjusted: number | null }
+  /** The held-out static run against `best`, read like a column (as measured where its load was unlike). */
+  heldOutEfficiency: number | null
 }
 
 /** A run's throughput, and its speed and busy CPUs where recorded. */
@@ -172,6 +174,10 @@ export function speedAdjusted(r: ProfileCoresResult): SpeedAdjusted | null {
     const measured = c.throughput?.median && h.throughput !== null ? h.throughput / c.throughput.median : null
     return { measured, adjusted: of.adjusted > 0 ? of.efficiency : null }
   })
+  const heldOutRuns = (r.heldOut?.runs ?? []).map((h) => ({ throughput: h.throughput, cost: h.cost }))
+  const heldOutEfficiency = heldOutRuns.length
+    ? columnEfficiency(heldOutRuns, yardstick, ref, share, r.cores).efficiency
+    : null
   const mid = (xs: Array<number | null>) => {
     const m = median(xs.filter((v): v is number => v !== null))
     return m === null ? null : round(m, 3)
@@ -186,6 +192,7 @@ export function speedAdjusted(r: ProfileCoresResult): SpeedAdjusted | null {
       measured: mid(heldOut.map((h) => h.measured)),
       adjusted: mid(heldOut.map((h) => h.adjusted)),
     },
+    heldOutEfficiency,
   }
 }
 
