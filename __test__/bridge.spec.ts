@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import test from 'ava'
@@ -238,6 +239,78 @@ test('stats() and takeTaskWindow() count completions and latencies', async (t) =
   t.is(bridge.takeTaskWindow().completions, 0, 'a take starts a new interval')
 })
 
+test('a pool grown again takes its parked workers back: the same threads, their own state kept', async (t) => {
+  const bridge = await spawnTools({ pool: { min: 1, max: 8, initial: 4 } })
+  t.teardown(() => bridge.close())
+  const round = () =>
+    Promise.all(Array.from({ length: 8 }, () => bridge.callWithTimings<number>('thread_state', [0.05])))
+  const before = await round()
+  t.deepEqual([...new Set(before.map((r) => r.value))].sort(), [1, 2, 3, 4])
+  const tids = new Set(before.map((r) => r.tid))
+  await bridge.pool.resize(1)
+  let stats = await bridge.pythonStats()
+  for (let i = 0; i < 40 && stats.parked !== 3; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 25))
+    stats = await bridge.pythonStats()
+  }
+  t.like(stats, { live: 1, parked: 3 })
+  bridge.takeTaskWindow()
+  await bridge.pool.resize(4)
+  const after = await round()
+  // No thread-local state was built again, and no new thread ran a task.
+  t.true(
+    after.every((r) => r.value >= 1 && r.value <= 4),
+    JSON.stringify(after.map((r) => r.value)),
+  )
+  t.true(after.every((r) => tids.has(r.tid)))
+  t.like(await bridge.pythonStats(), { live: 4, parked: 0 })
+  // The three taken back each count their first task since as a warm-up, as a new thread's would.
+  t.is(bridge.takeTaskWindow().warmupCompletions, 3)
+})
+
+test('a parked worker exits when its linger runs out, and a later growth starts a new thread', (t) => {
+  // The pool itself, in a real Python process, with a linger of 0.3 s instead of 30 s.
+  const script = `
+import sys, threading, time
+sys.path.insert(0, sys.argv[1])
+from gilgauge_bridge.pool import ResizablePool
+pool = ResizablePool(lambda task, joined: None, 4, parked_linger_s=0.3)
+time.sleep(0.1)
+pool.resize(1)
+time.sleep(0.1)
+parked = pool.counters()["parked"]
+threads_parked = threading.active_count() - 1
+time.sleep(0.6)
+after = pool.counters()["parked"]
+threads_after = threading.active_count() - 1
+pool.resize(2)
+print(parked, threads_parked, after, threads_after, pool.counters()["live"], threading.active_count() - 1)
+`
+  const run = spawnSync(PYTHON, ['-c', script, path.join(__dirname, '..', 'python')], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  })
+  t.is(run.status, 0, run.stderr)
+  // Parked: 3 waiting, 4 threads alive; after the linger: none parked, 1 thread; grown to 2: a new thread.
+  t.is(run.stdout.trim(), '3 4 0 1 2 2')
+})
+
+test('parkedLingerMs: 0 lets surplus workers exit at once; a negative linger is refused before spawning', async (t) => {
+  await t.throwsAsync(spawnTools({ parkedLingerMs: -1 }), {
+    instanceOf: InvalidArgumentError,
+    message: /parkedLingerMs/,
+  })
+  const bridge = await spawnTools({ pool: { min: 1, max: 4, initial: 4 }, parkedLingerMs: 0 })
+  t.teardown(() => bridge.close())
+  await bridge.pool.resize(1)
+  let stats = await bridge.pythonStats()
+  for (let i = 0; i < 40 && stats.live !== 1; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 25))
+    stats = await bridge.pythonStats()
+  }
+  t.like(stats, { live: 1, parked: 0 })
+})
+
 test('resize grows and shrinks the Python pool and emits resize events', async (t) => {
   const bridge = await spawnTools({ pool: { min: 1, max: 8, initial: 2 } })
   t.teardown(() => bridge.close())
@@ -254,6 +327,7 @@ test('resize grows and shrinks the Python pool and emits resize events', async (
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
   t.is(live, 1)
+  t.is((await bridge.pythonStats()).parked, 5, 'the surplus workers are parked, not gone')
   t.deepEqual(events, [
     { from: 2, to: 6, reason: 'manual', window: null },
     { from: 6, to: 1, reason: 'test', window: null },

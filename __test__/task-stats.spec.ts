@@ -32,6 +32,20 @@ test("a worker's first task is a warm-up, outside the per-task means", (t) => {
   t.is(second.throughput, 10)
 })
 
+test('a worker taken back from parking counts its first task as a warm-up again, though its tid is known', (t) => {
+  const r = new TaskStatsRecorder(0n)
+  r.record(task(11, 50e6))
+  for (let i = 0; i < 3; i++) r.record(task(11, 2e6))
+  r.take(500_000_000n, 0, 1)
+  // The pool shrank and grew: worker 11 is back, and the companion flags its first task since.
+  r.record({ ...task(11, 2e6), joined: true })
+  r.record(task(11, 2e6))
+  const back = r.take(1_000_000_000n, 0, 1)
+  t.is(back.warmupCompletions, 1)
+  t.is(back.warmupCpuNs, 2e6)
+  t.is(back.meanCpuNs, 2e6)
+})
+
 test('interval latency percentiles come from the tasks finished in the interval', (t) => {
   const r = new TaskStatsRecorder(0n)
   for (let i = 1; i <= 100; i++) r.record(task(7, 1e6, i * 1e6))

@@ -12,7 +12,8 @@ Companion → TypeScript:
 
     {"type": "hello", "protocol": 1, "pid": ..., ...}          once, first
     {"type": "result", "id": 7, "ok": true, "value": ...,
-     "queue_ns": ..., "wall_ns": ..., "cpu_ns": ..., "tid": ...}
+     "queue_ns": ..., "wall_ns": ..., "cpu_ns": ..., "tid": ...,
+     "joined": true}                  only on a worker's first task since it started or left parking
     {"type": "result", "id": 7, "ok": false,
      "error": {"type": "ValueError", "message": ..., "traceback": ...}, ...timings}
     {"type": "cancelled", "id": 7, "cancelled": true|false, "state": "queued"|"running"|"unknown"}

@@ -11,7 +11,7 @@ import time
 import traceback
 
 from . import _registry, protocol, runtime
-from .pool import DuplicateTask, PoolClosed, ResizablePool, Task
+from .pool import PARKED_LINGER_S, DuplicateTask, PoolClosed, ResizablePool, Task
 
 # Exit statuses TypeScript can tell apart.
 EXIT_OK = 0
@@ -30,6 +30,12 @@ def parse_args(argv):
         type=int,
         default=protocol.DEFAULT_MAX_LINE_BYTES,
         help="longest protocol line accepted or sent (default 1 MiB)",
+    )
+    parser.add_argument(
+        "--parked-linger-s",
+        type=float,
+        default=PARKED_LINGER_S,
+        help="how long a worker the pool shrank past waits to be taken back before it exits (default 30; 0: at once)",
     )
     parser.add_argument(
         "--cpus",
@@ -79,15 +85,15 @@ def describe_exception(exc):
 
 
 class Companion:
-    def __init__(self, writer, pool_size):
+    def __init__(self, writer, pool_size, parked_linger_s=PARKED_LINGER_S):
         self.writer = writer
-        self.pool = ResizablePool(self._run, pool_size)
+        self.pool = ResizablePool(self._run, pool_size, parked_linger_s)
         self.protocol_errors = 0
         self.shutdown_thread = None
 
     # -- running a call (in a worker thread) ----------------------------
 
-    def _run(self, task):
+    def _run(self, task, joined=False):
         started_ns = time.monotonic_ns()
         cpu_start = time.thread_time_ns()
         wall_start = time.perf_counter_ns()
@@ -102,6 +108,10 @@ class Companion:
         answer["wall_ns"] = wall_ns
         answer["cpu_ns"] = cpu_ns
         answer["tid"] = threading.get_native_id()
+        if joined:
+            # The worker's first task since it started or came back from parking: the bridge counts it as
+            # warm-up, as it does a new thread's.
+            answer["joined"] = True
         self.writer.write_line(self._encode_result(task, answer))
 
     def _encode_result(self, task, answer):
@@ -270,8 +280,10 @@ def exit_now(status):
 
 def main(argv=None):
     options = parse_args(sys.argv[1:] if argv is None else argv)
-    if options.workers < 1 or options.max_line_bytes < 1024:
-        sys.stderr.write("gilgauge_bridge: --workers must be >= 1 and --max-line-bytes >= 1024\n")
+    if options.workers < 1 or options.max_line_bytes < 1024 or not options.parked_linger_s >= 0:
+        sys.stderr.write(
+            "gilgauge_bridge: --workers must be >= 1, --max-line-bytes >= 1024 and --parked-linger-s >= 0\n"
+        )
         return EXIT_BAD_ARGUMENTS
     if options.cpus:
         try:
@@ -289,7 +301,7 @@ def main(argv=None):
         traceback.print_exc()
         exit_now(EXIT_SCRIPT_FAILED)
     writer = protocol.LineWriter(protocol_out, options.max_line_bytes, lambda: exit_now(EXIT_OK))
-    companion = Companion(writer, options.workers)
+    companion = Companion(writer, options.workers, options.parked_linger_s)
     writer.send(companion.hello(options.max_line_bytes))
     with os.fdopen(protocol_in, "rb", buffering=1 << 16) as stream:
         companion.serve(stream)

@@ -66,6 +66,11 @@ export interface SpawnOptions {
   statsIntervalMs?: number
   /** Pin the Python process to these CPUs (its affinity, set before any thread starts). */
   cpus?: number[]
+  /**
+   * How long a worker the pool shrank past waits, parked with its thread-local state, to be taken back by a
+   * growth before it exits; default 30 000 ms, 0: it exits at once.
+   */
+  parkedLingerMs?: number
 }
 
 export interface CallOptions {
@@ -142,6 +147,8 @@ export interface PythonPoolStats {
   size: number
   live: number
   idle: number
+  /** Surplus workers waiting, with their thread-local state, to be taken back when the pool grows. */
+  parked: number
   queued: number
   running: number
   completed: number
@@ -179,7 +186,7 @@ export class PythonBridge extends EventEmitter implements ControlledBridge {
   /** Set once the companion said hello (spawn resolves after it). */
   hello!: BridgeHello
   readonly pool: {
-    /** Target size (the companion retires surplus workers as they finish their task). */
+    /** Target size (the companion parks surplus workers as they finish their task). */
     readonly size: number
     readonly min: number
     readonly max: number
@@ -231,6 +238,8 @@ export class PythonBridge extends EventEmitter implements ControlledBridge {
     const args = ['-m', 'gilgauge_bridge', ...source]
     args.push('--workers', String(bounds.initial), '--max-line-bytes', String(this.maxLineBytes))
     if (options.cpus) args.push('--cpus', options.cpus.join(','))
+    if (options.parkedLingerMs !== undefined)
+      args.push('--parked-linger-s', String(options.parkedLingerMs / 1000))
     const env = { ...process.env, ...options.env }
     env.PYTHONPATH = [PYTHON_PACKAGE_DIR, env.PYTHONPATH].filter(Boolean).join(':')
     env.GILGAUGE_PARENT_PID = String(process.pid)
@@ -259,6 +268,10 @@ export class PythonBridge extends EventEmitter implements ControlledBridge {
   static async spawn(options: SpawnOptions): Promise<PythonBridge> {
     if ((options.script === undefined) === (options.module === undefined)) {
       throw new InvalidArgumentError('PythonBridge.spawn needs exactly one of `script` and `module`')
+    }
+    const linger = options.parkedLingerMs
+    if (linger !== undefined && !(Number.isFinite(linger) && linger >= 0)) {
+      throw new InvalidArgumentError(`parkedLingerMs must be a number of ms >= 0, got ${linger}`)
     }
     const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES
     if (!Number.isInteger(maxLineBytes) || maxLineBytes < 1024) {
@@ -394,11 +407,12 @@ export class PythonBridge extends EventEmitter implements ControlledBridge {
     if (this.state !== 'open' && this.state !== 'closing') throw new ClosedError('PythonBridge')
     const answer = await this.request({ type: 'stats', id: this.nextId++ })
     if (answer.type !== 'stats') throw new ProtocolError(`expected 'stats', got '${answer.type}'`)
-    const { size, live, idle, queued, running, completed, cancelled, cores } = answer
+    const { size, live, idle, parked, queued, running, completed, cancelled, cores } = answer
     return {
       size,
       live,
       idle,
+      parked,
       queued,
       running,
       completed,
@@ -720,7 +734,7 @@ export class PythonBridge extends EventEmitter implements ControlledBridge {
       cpuNs: message.cpu_ns ?? 0,
       tid: message.tid ?? 0,
     }
-    if (ran) this.taskStats.record(timing)
+    if (ran) this.taskStats.record({ ...timing, joined: message.joined === true })
     this.abandoned.delete(message.id)
     const call = this.settle(message.id)
     if (!call) return

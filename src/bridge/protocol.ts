@@ -37,6 +37,8 @@ interface ResultTimings {
   wall_ns: number | null
   cpu_ns: number | null
   tid: number | null
+  /** Present (true) on a worker's first task since it started or was taken back from parking. */
+  joined?: boolean
 }
 
 export type ResultMessage =
@@ -64,6 +66,7 @@ export interface StatsMessage {
   size: number
   live: number
   idle: number
+  parked: number
   queued: number
   running: number
   completed: number

@@ -8,6 +8,8 @@ export interface TaskTiming {
   wallNs: number
   cpuNs: number
   tid: number
+  /** The worker's first task since it started or came back from parking (the companion says so). */
+  joined?: boolean
 }
 
 /** Worker tids remembered to tell a thread's first task from later ones (then forgotten, oldest first). */
@@ -31,7 +33,9 @@ function percentile(sorted: number[], p: number): number {
  * The first task a worker thread finishes carries that thread's one-time
  * set-up (imports, per-thread sessions such as an ONNX Runtime session): it is
  * counted as a warm-up completion, outside the per-task means, so that growing
- * the pool does not look like a heavier workload.
+ * the pool does not look like a heavier workload. So is the first task of a
+ * worker taken back from parking: it has nothing to set up, but a policy waits
+ * for every worker a growth added to finish one task before it judges it.
  */
 export class TaskStatsRecorder {
   completions = 0
@@ -70,11 +74,11 @@ export class TaskStatsRecorder {
     }
     interval.completions++
     interval.queueNs += task.queueNs
-    if (this.seenTids.has(task.tid)) {
+    if (this.seenTids.has(task.tid) && !task.joined) {
       interval.wallNs += task.wallNs
       interval.cpuNs += task.cpuNs
     } else {
-      if (this.seenTids.size >= REMEMBERED_TIDS) {
+      if (!this.seenTids.has(task.tid) && this.seenTids.size >= REMEMBERED_TIDS) {
         const oldest = this.seenTids.values().next().value
         if (oldest !== undefined) this.seenTids.delete(oldest)
       }
