@@ -8,6 +8,7 @@ import {
   ProtocolError,
   PythonBridge,
   PythonError,
+  type PythonPoolStats,
   TimeoutError,
   UnknownFunctionError,
 } from '../src/bridge/index.js'
@@ -15,6 +16,19 @@ import { sendRawLine } from '../src/bridge/internal.js'
 import { ClosedError, InvalidArgumentError } from '../src/errors.js'
 import { BRIDGE_FIXTURES, processAlive, spawnTools } from './fixtures/bridge/helpers.js'
 import { PYTHON } from './helpers/python.js'
+
+/** The companion's counters once `settled` holds for them (read every 25 ms, for up to 1 s), else the last read. */
+async function pythonStatsWhen(
+  bridge: PythonBridge,
+  settled: (stats: PythonPoolStats) => boolean,
+): Promise<PythonPoolStats> {
+  let stats = await bridge.pythonStats()
+  for (let i = 0; i < 40 && !settled(stats); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 25))
+    stats = await bridge.pythonStats()
+  }
+  return stats
+}
 
 test('hello describes the Python process', async (t) => {
   const bridge = await spawnTools({ pool: 3 })
@@ -248,12 +262,7 @@ test('a pool grown again takes its parked workers back: the same threads, their 
   t.deepEqual([...new Set(before.map((r) => r.value))].sort(), [1, 2, 3, 4])
   const tids = new Set(before.map((r) => r.tid))
   await bridge.pool.resize(1)
-  let stats = await bridge.pythonStats()
-  for (let i = 0; i < 40 && stats.parked !== 3; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 25))
-    stats = await bridge.pythonStats()
-  }
-  t.like(stats, { live: 1, parked: 3 })
+  t.like(await pythonStatsWhen(bridge, (s) => s.parked === 3), { live: 1, parked: 3 })
   bridge.takeTaskWindow()
   await bridge.pool.resize(4)
   const after = await round()
@@ -303,12 +312,7 @@ test('parkedLingerMs: 0 lets surplus workers exit at once; a negative linger is 
   const bridge = await spawnTools({ pool: { min: 1, max: 4, initial: 4 }, parkedLingerMs: 0 })
   t.teardown(() => bridge.close())
   await bridge.pool.resize(1)
-  let stats = await bridge.pythonStats()
-  for (let i = 0; i < 40 && stats.live !== 1; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 25))
-    stats = await bridge.pythonStats()
-  }
-  t.like(stats, { live: 1, parked: 0 })
+  t.like(await pythonStatsWhen(bridge, (s) => s.live === 1), { live: 1, parked: 0 })
 })
 
 test('resize grows and shrinks the Python pool and emits resize events', async (t) => {
@@ -320,14 +324,8 @@ test('resize grows and shrinks the Python pool and emits resize events', async (
   t.is(bridge.pool.size, 6)
   t.is((await bridge.pythonStats()).live, 6)
   t.is(await bridge.pool.resize(1, 'test'), 1)
-  // Surplus idle workers retire as soon as they are woken.
-  let live = 6
-  for (let i = 0; i < 40 && live !== 1; i++) {
-    live = (await bridge.pythonStats()).live
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-  t.is(live, 1)
-  t.is((await bridge.pythonStats()).parked, 5, 'the surplus workers are parked, not gone')
+  // Surplus idle workers park as soon as they are woken.
+  t.like(await pythonStatsWhen(bridge, (s) => s.live === 1), { live: 1, parked: 5 }, 'parked, not gone')
   t.deepEqual(events, [
     { from: 2, to: 6, reason: 'manual', window: null },
     { from: 6, to: 1, reason: 'test', window: null },
