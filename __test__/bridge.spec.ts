@@ -261,6 +261,8 @@ test('a pool grown again takes its parked workers back: the same threads, their 
   const before = await round()
   t.deepEqual([...new Set(before.map((r) => r.value))].sort(), [1, 2, 3, 4])
   const tids = new Set(before.map((r) => r.tid))
+  // The companion flags each new thread's first task: four warm-ups.
+  t.is(bridge.takeTaskWindow().warmupCompletions, 4)
   await bridge.pool.resize(1)
   t.like(await pythonStatsWhen(bridge, (s) => s.parked === 3), { live: 1, parked: 3 })
   bridge.takeTaskWindow()

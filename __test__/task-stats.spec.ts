@@ -1,28 +1,31 @@
 import test from 'ava'
 import { TaskStatsRecorder } from '../src/bridge/task-stats.js'
 
-const task = (tid: number, cpuNs: number, latencyNs: number | null = 1e6) => ({
+/** A finished task; `joined`: its worker's first since it started or came back from parking. */
+const task = (tid: number, cpuNs: number, latencyNs: number | null = 1e6, joined = false) => ({
   latencyNs,
   queueNs: 0,
   wallNs: cpuNs * 2,
   cpuNs,
   tid,
+  joined,
 })
+const first = (tid: number, cpuNs: number) => task(tid, cpuNs, 1e6, true)
 
 test("a worker's first task is a warm-up, outside the per-task means", (t) => {
   const r = new TaskStatsRecorder(0n)
   // Two workers: the first task of each carries a 100 ms set-up.
-  r.record(task(11, 100e6))
-  r.record(task(12, 100e6))
-  const first = r.take(500_000_000n, 0, 2)
-  t.is(first.completions, 2)
-  t.is(first.warmupCompletions, 2)
-  t.is(first.warmupCpuNs, 200e6)
+  r.record(first(11, 100e6))
+  r.record(first(12, 100e6))
+  const firsts = r.take(500_000_000n, 0, 2)
+  t.is(firsts.completions, 2)
+  t.is(firsts.warmupCompletions, 2)
+  t.is(firsts.warmupCpuNs, 200e6)
   // Only warm-up tasks finished: the means are theirs rather than nothing.
-  t.is(first.meanCpuNs, 100e6)
+  t.is(firsts.meanCpuNs, 100e6)
   for (const tid of [11, 12, 11, 12]) r.record(task(tid, 2e6))
   // A new worker (a growth) finishes its first task in this interval.
-  r.record(task(13, 90e6))
+  r.record(first(13, 90e6))
   const second = r.take(1_000_000_000n, 0, 3)
   t.is(second.completions, 5)
   t.is(second.warmupCompletions, 1)
@@ -34,11 +37,11 @@ test("a worker's first task is a warm-up, outside the per-task means", (t) => {
 
 test('a worker taken back from parking counts its first task as a warm-up again, though its tid is known', (t) => {
   const r = new TaskStatsRecorder(0n)
-  r.record(task(11, 50e6))
+  r.record(first(11, 50e6))
   for (let i = 0; i < 3; i++) r.record(task(11, 2e6))
   r.take(500_000_000n, 0, 1)
   // The pool shrank and grew: worker 11 is back, and the companion flags its first task since.
-  r.record({ ...task(11, 2e6), joined: true })
+  r.record(first(11, 2e6))
   r.record(task(11, 2e6))
   const back = r.take(1_000_000_000n, 0, 1)
   t.is(back.warmupCompletions, 1)

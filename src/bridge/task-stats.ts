@@ -9,11 +9,8 @@ export interface TaskTiming {
   cpuNs: number
   tid: number
   /** The worker's first task since it started or came back from parking (the companion says so). */
-  joined?: boolean
+  joined: boolean
 }
-
-/** Worker tids remembered to tell a thread's first task from later ones (then forgotten, oldest first). */
-const REMEMBERED_TIDS = 65_536
 
 /** Latency percentiles in stats() are over this many most recent tasks. */
 const RECENT_TASKS = 1024
@@ -35,7 +32,8 @@ function percentile(sorted: number[], p: number): number {
  * counted as a warm-up completion, outside the per-task means, so that growing
  * the pool does not look like a heavier workload. So is the first task of a
  * worker taken back from parking: it has nothing to set up, but a policy waits
- * for every worker a growth added to finish one task before it judges it.
+ * for every worker a growth added to finish one task before it judges it. The
+ * companion flags both (`joined`).
  */
 export class TaskStatsRecorder {
   completions = 0
@@ -43,7 +41,6 @@ export class TaskStatsRecorder {
   private recentNext = 0
   private intervalStartNs: bigint
   private interval = TaskStatsRecorder.emptyInterval()
-  private readonly seenTids = new Set<number>()
 
   constructor(nowNs: bigint) {
     this.intervalStartNs = nowNs
@@ -74,18 +71,13 @@ export class TaskStatsRecorder {
     }
     interval.completions++
     interval.queueNs += task.queueNs
-    if (this.seenTids.has(task.tid) && !task.joined) {
-      interval.wallNs += task.wallNs
-      interval.cpuNs += task.cpuNs
-    } else {
-      if (!this.seenTids.has(task.tid) && this.seenTids.size >= REMEMBERED_TIDS) {
-        const oldest = this.seenTids.values().next().value
-        if (oldest !== undefined) this.seenTids.delete(oldest)
-      }
-      this.seenTids.add(task.tid)
+    if (task.joined) {
       interval.warmupCompletions++
       interval.warmupCpuNs += task.cpuNs
       interval.warmupWallNs += task.wallNs
+    } else {
+      interval.wallNs += task.wallNs
+      interval.cpuNs += task.cpuNs
     }
     interval.busyNsByTid.set(task.tid, (interval.busyNsByTid.get(task.tid) ?? 0) + task.wallNs)
   }
