@@ -41,7 +41,7 @@ import type {
   BenchResult,
   ProfileCoresResult,
 } from '../src/bench/types.js'
-import { parseGaugeVariant } from '../src/bench/variant.js'
+import { parseVariant, splitVariant } from '../src/bench/variant.js'
 import { PythonError } from '../src/bridge/index.js'
 import { DRIFT_REASON, PHASE_CHANGE_REASON } from '../src/control/gauge.js'
 import { PYTHON } from './helpers/python.js'
@@ -838,16 +838,23 @@ test("a run's completions per second cover the whole run and add up to its whole
 })
 
 test("--variant: gauge options checked against gauge's own, with an error that names what to write", (t) => {
-  t.deepEqual(parseGaugeVariant('fillRetriesOneCore=0,probe=false,fillBelow=null'), {
+  t.deepEqual(parseVariant('fillRetriesOneCore=0,probe=false,fillBelow=null'), {
     fillRetriesOneCore: 0,
     probe: false,
     fillBelow: null,
   })
   // An option off by default (null) takes a number to turn it on.
-  t.deepEqual(parseGaugeVariant('gilBoundHeadroomOneCore=2'), { gilBoundHeadroomOneCore: 2 })
-  t.deepEqual(parseGaugeVariant('gilBoundFloorOneCore=16'), { gilBoundFloorOneCore: 16 })
+  t.deepEqual(parseVariant('gilBoundHeadroomOneCore=2'), { gilBoundHeadroomOneCore: 2 })
+  t.deepEqual(parseVariant('gilBoundFloorOneCore=16'), { gilBoundFloorOneCore: 16 })
+  // The bridge's linger for parked workers, in ms.
+  t.deepEqual(parseVariant('parkedLingerMs=0,probe=false'), { parkedLingerMs: 0, probe: false })
+  t.deepEqual(splitVariant({ parkedLingerMs: 0, probe: false }), {
+    gauge: { probe: false },
+    bridge: { parkedLingerMs: 0 },
+  })
+  t.deepEqual(splitVariant({ probe: false }), { gauge: { probe: false }, bridge: {} })
   // An option that takes one of a few words.
-  t.deepEqual(parseGaugeVariant('contentionHoldsGrowthOneCore=never'), {
+  t.deepEqual(parseVariant('contentionHoldsGrowthOneCore=never'), {
     contentionHoldsGrowthOneCore: 'never',
   })
   for (const [text, message] of [
@@ -856,14 +863,19 @@ test("--variant: gauge options checked against gauge's own, with an error that n
       /contentionHoldsGrowthOneCore takes one of always, unlessGilBound, never, got 'false'/,
     ],
     ['gilBoundHeadroomOneCore=true', /gilBoundHeadroomOneCore takes a number or null, got 'true'/],
-    ['fillRetries=0', /'fillRetries' is not a gauge option; use one of .*fillRetriesOneCore/],
+    [
+      'fillRetries=0',
+      /'fillRetries' is not a gauge or bridge option; use one of .*fillRetriesOneCore.*parkedLingerMs/,
+    ],
     ['probe=0', /probe takes true or false, got '0'/],
     ['headroom=null', /headroom takes a number, got 'null'/],
     ['headroom=', /headroom takes a number, got ''/],
     ['headroom', /write each option as key=value, got 'headroom'/],
-    ['gilEnabled=true', /'gilEnabled' is not a gauge option/],
+    ['gilEnabled=true', /'gilEnabled' is not a gauge or bridge option/],
+    ['parkedLingerMs=-1', /parkedLingerMs takes a number of ms >= 0, got '-1'/],
+    ['parkedLingerMs=never', /parkedLingerMs takes a number of ms >= 0, got 'never'/],
   ] as const) {
-    const error = t.throws(() => parseGaugeVariant(text))
+    const error = t.throws(() => parseVariant(text))
     t.is((error as { code?: string }).code, 'EINVAL')
     t.regex(error?.message ?? '', message)
   }
@@ -903,6 +915,14 @@ test("gauge against its variant: each repeat's runs paired, each pair named with
   t.regex(merged, /\| balanced \| 2 \| handoffShedAbove=null \| 0\.80 \| 1\.00 \| 0\.80 \| 4 \| 6 \|/)
   t.regex(merged, /- gauge \/ variant over 1 pair with fillRetriesOneCore=0: median 1\.20/)
   t.regex(merged, /- gauge \/ variant over 1 pair with handoffShedAbove=null: median 0\.80/)
+  // Results that count threads started show them; older ones (above) have no such column.
+  t.notRegex(merged, /threads started/)
+  const [gaugeRun] = (other.adaptive[0] as AdaptiveResult).runs
+  const [variantRun] = (other.adaptive[1] as AdaptiveResult).runs
+  if (gaugeRun && variantRun) Object.assign(gaugeRun, { threadsStarted: 12 })
+  if (variantRun) Object.assign(variantRun, { threadsStarted: 31 })
+  t.regex(markdownReport(result, 'charts'), /\| 4 \| 6 \| 12 \/ 31 \| .* \|\n/)
+  t.regex(markdownReport(result, 'charts'), /\| 5 \| 3 \| — \/ — \|/)
 })
 
 test("the variant's options reach the policy it runs", async (t) => {
@@ -913,4 +933,21 @@ test("the variant's options reach the policy it runs", async (t) => {
     gaugeVariant: { intervalMs: 200 },
   })
   t.true(run.decisions.length >= 10, run.decisions.map((d) => `${d.tMs} ${d.reason}`).join('\n'))
+  // The companion counts the threads it started: the first pool's at least.
+  t.true((run.threadsStarted ?? 0) >= shortRuns.initialSize, `${run.threadsStarted} threads started`)
+  // A bridge option in the variant goes to the variant's bridge (which refuses a negative linger), and
+  // only there: gauge itself runs on the default bridge.
+  const refused = await t.throwsAsync(
+    adaptiveRun(breakingTarget('steady'), 'gauge-variant', {
+      ...shortRuns,
+      gaugeVariant: { parkedLingerMs: -1 },
+    }),
+  )
+  t.regex(refused?.message ?? '', /parkedLingerMs must be a number of ms >= 0, got -1/)
+  const gauge = await adaptiveRun(breakingTarget('steady'), 'gauge', {
+    ...shortRuns,
+    policyMs: 1000,
+    gaugeVariant: { parkedLingerMs: -1 },
+  })
+  t.true(gauge.throughput > 0)
 })

@@ -98,6 +98,7 @@ test.serial(
     const workers = bridge.takeTaskWindow().busyNsByTid.size
     t.true(workers > 1 && workers <= 16, `${workers} distinct worker threads ran tasks`)
     t.true(python.live + python.parked <= 16, `${python.live} live + ${python.parked} parked`)
+    t.true(python.started <= 16, `${python.started} worker threads started`)
     t.true(resizeCount >= 100, `resized ${resizeCount} times during the run`)
     t.log(
       `${resizeCount} resizes, ${workers} worker threads; ${python.cancelled} aborted calls cancelled before they ran, ${abortedRan} ran`,

@@ -274,7 +274,7 @@ test('a pool grown again takes its parked workers back: the same threads, their 
     JSON.stringify(after.map((r) => r.value)),
   )
   t.true(after.every((r) => tids.has(r.tid)))
-  t.like(await bridge.pythonStats(), { live: 4, parked: 0 })
+  t.like(await bridge.pythonStats(), { live: 4, parked: 0, started: 4 })
   // The three taken back each count their first task since as a warm-up, as a new thread's would.
   t.is(bridge.takeTaskWindow().warmupCompletions, 3)
 })
@@ -315,6 +315,9 @@ test('parkedLingerMs: 0 lets surplus workers exit at once; a negative linger is 
   t.teardown(() => bridge.close())
   await bridge.pool.resize(1)
   t.like(await pythonStatsWhen(bridge, (s) => s.live === 1), { live: 1, parked: 0 })
+  // Growing again starts new threads: four at spawn, three now.
+  await bridge.pool.resize(4)
+  t.like(await bridge.pythonStats(), { live: 4, started: 7 })
 })
 
 test('resize grows and shrinks the Python pool and emits resize events', async (t) => {

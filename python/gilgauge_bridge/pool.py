@@ -209,6 +209,7 @@ class ResizablePool:
                 "live": self._live,
                 "idle": self._idle,
                 "parked": self._parked,
+                "started": self._worker_serial,
                 "queued": len(self._queued),
                 "running": len(self._running),
                 "completed": self.completed,

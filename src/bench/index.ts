@@ -16,7 +16,7 @@ import { checkProfiles, runAll } from './run.js'
 import { findShortfalls } from './shortfalls.js'
 import { chartSvg } from './svg.js'
 import type { AdaptiveRun, BenchConfig, BenchEnvironment, BenchResult, ProfileCoresResult } from './types.js'
-import { parseGaugeVariant } from './variant.js'
+import { parseVariant } from './variant.js'
 
 export type { BenchResult } from './types.js'
 
@@ -40,7 +40,7 @@ export interface BenchOptions {
   combine?: string[]
   /** Merge the pairs these directories measured into one result in `out` (see merge). */
   merge?: string[]
-  /** Gauge's options for a variant run beside gauge in every repeat (`--variant`, see parseGaugeVariant). */
+  /** Gauge's options for a variant run beside gauge in every repeat (`--variant`, see parseVariant). */
   variant?: string
 }
 
@@ -60,7 +60,7 @@ export function benchConfig(options: BenchOptions): BenchConfig {
   if (options.repeats) cfg.repeats = options.repeats
   if (options.sweepRepeats) cfg.sweepRepeats = options.sweepRepeats
   if (options.policySeconds) cfg.policyMs = options.policySeconds * 1000
-  if (options.variant !== undefined) cfg.gaugeVariant = parseGaugeVariant(options.variant)
+  if (options.variant !== undefined) cfg.gaugeVariant = parseVariant(options.variant)
   return cfg
 }
 

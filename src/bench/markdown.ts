@@ -510,6 +510,7 @@ function variantLines(rows: ProfileCoresResult[]): string[] {
   const speedSummary = (of: VariantPair[]) => variantSpeedSummary(of.map((p) => atSpeed.get(p)))
   const variants = [...new Set(pairs.map((p) => p.options))]
   const one = variants.length === 1
+  const counted = pairs.some((p) => p.gaugeThreads || p.variantThreads)
   const summary = (label: string, of: VariantPair[]) => {
     const s = summariseVariantPairs(of)
     return (
@@ -527,14 +528,15 @@ function variantLines(rows: ProfileCoresResult[]): string[] {
     'The last two columns put each repeat\'s two runs at one host speed (as "At one host speed" does): the ' +
       "speed probe's ns per iteration in the variant's run over gauge's (above 1: the host ran the variant " +
       `slower), and gauge / variant with both runs taken to one speed where they kept the CPUs alike (busy CPUs ` +
-      `within ${BUSY_MATCH} × cores of each other; in brackets, the repeats so taken), as measured otherwise.`,
+      `within ${BUSY_MATCH} × cores of each other; in brackets, the repeats so taken), as measured otherwise.` +
+      (counted ? ' Threads started: worker threads each run started, median, gauge / variant.' : ''),
     '',
-    `| profile | cores |${one ? '' : ' variant |'} gauge | variant | gauge / variant | gauge size | variant size | host ns, variant / gauge | gauge / variant at one speed |`,
-    `|---|---:|${one ? '' : '---|'}---|---|---|---|---|---|---|`,
+    `| profile | cores |${one ? '' : ' variant |'} gauge | variant | gauge / variant | gauge size | variant size |${counted ? ' threads started |' : ''} host ns, variant / gauge | gauge / variant at one speed |`,
+    `|---|---:|${one ? '' : '---|'}---|---|---|---|---|${counted ? '---|' : ''}---|---|`,
     ...pairs.map((p) => {
       const a = atSpeed.get(p)
       const adjusted = a ? `${eff(a.ratio)} [${a.adjusted} of ${a.repeats}]` : '—'
-      return `| ${p.profile} | ${cores(p.cores)} |${one ? '' : ` ${p.options} |`} ${eff(p.gauge)} | ${eff(p.variant)} | ${eff(p.ratio)} | ${eff(p.gaugeSize, 0)} | ${eff(p.variantSize, 0)} | ${eff(a?.hostSlowdown)} | ${adjusted} |`
+      return `| ${p.profile} | ${cores(p.cores)} |${one ? '' : ` ${p.options} |`} ${eff(p.gauge)} | ${eff(p.variant)} | ${eff(p.ratio)} | ${eff(p.gaugeSize, 0)} | ${eff(p.variantSize, 0)} |${counted ? ` ${p.gaugeThreads?.median ?? '—'} / ${p.variantThreads?.median ?? '—'} |` : ''} ${eff(a?.hostSlowdown)} | ${adjusted} |`
     }),
     '',
     ...(one

@@ -11,6 +11,7 @@ import { type IntervalCost, intervalCost, processCpuMs } from './process-cpu.js'
 import { pssMiB } from './pss.js'
 import { convergenceTime, meanSize, percentile, round } from './stats.js'
 import type { AdaptivePolicyName, AdaptiveRun, BenchConfig, PeerMode, PeerRun } from './types.js'
+import { splitVariant } from './variant.js'
 
 export interface Target {
   python: string
@@ -181,6 +182,7 @@ export async function adaptiveRun(
   cfg: BenchConfig,
 ): Promise<AdaptiveRun> {
   let history: DecisionHistory | null = null
+  const variant = splitVariant(policy === 'gauge-variant' ? (cfg.gaugeVariant ?? {}) : {})
   // A static size (the held-out run of the best size) runs as the sweep does, without a monitor or
   // controller: it stands for what a user's fixed pool would do.
   const bridge =
@@ -193,7 +195,7 @@ export async function adaptiveRun(
             controller: (b: PythonBridge) => {
               const spec: PolicySpec =
                 policy === 'gauge-variant'
-                  ? { gauge: { gilEnabled: b.hello.gilEnabled, ...cfg.gaugeVariant } }
+                  ? { gauge: { gilEnabled: b.hello.gilEnabled, ...variant.gauge } }
                   : policy
               const base = adaptiveController(b, { policy: spec })
               history = new DecisionHistory(base.policy, 100_000)
@@ -202,6 +204,7 @@ export async function adaptiveRun(
               const hostSpeed = probe ? (from: number, to: number) => probe.speedOver(from, to) : undefined
               return { ...base, policy: history, hostSpeed }
             },
+            ...variant.bridge,
           },
         )
   const t0 = performance.now()
@@ -211,6 +214,7 @@ export async function adaptiveRun(
   const loop = new ClosedLoop(bridge, target.profile, () => concurrencyFor(bridge.pool.size))
   let pss: number | null = null
   let finalSize: number
+  let threadsStarted: number
   let cpuAtHalf: number | null = null
   let cpuAtEnd: number | null = null
   let halfReadAt = 0
@@ -229,6 +233,7 @@ export async function adaptiveRun(
     endWallMs = Date.now()
     pss = pssMiB(bridge.pid)
     finalSize = bridge.pool.size
+    threadsStarted = (await bridge.pythonStats()).started
   } finally {
     loop.stop()
     await discard(bridge)
@@ -254,6 +259,7 @@ export async function adaptiveRun(
     finalSize,
     meanSteadySize: round(meanSize(sizeSeries, cfg.policyMs / 2, cfg.policyMs), 2),
     convergenceMs: convergenceTime(sizeSeries, finalSize),
+    threadsStarted,
     pssMiB: pss,
     steadyCost: withHostSpeed(
       intervalCost(cpuAtHalf, cpuAtEnd, steady.completions, endReadAt - halfReadAt),

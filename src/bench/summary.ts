@@ -173,6 +173,9 @@ export interface VariantPair {
   ratio: Spread | null
   gaugeSize: Spread | null
   variantSize: Spread | null
+  /** Worker threads each run started (null for results from before they were counted). */
+  gaugeThreads: Spread | null
+  variantThreads: Spread | null
 }
 
 /** Per pair: gauge / its variant, each repeat's runs paired. Empty without a variant. */
@@ -199,6 +202,8 @@ export function variantPairs(rows: ProfileCoresResult[]): VariantPair[] {
       ratio: spread(ratios),
       gaugeSize: spread(g.runs.map((x) => x.meanSteadySize)),
       variantSize: spread(v.runs.map((x) => x.meanSteadySize)),
+      gaugeThreads: spread(g.runs.map((x) => x.threadsStarted ?? null)),
+      variantThreads: spread(v.runs.map((x) => x.threadsStarted ?? null)),
     })
   }
   return pairs

@@ -3,6 +3,12 @@ import type { GaugeOptions } from '../control/gauge.js'
 import type { CpuShare } from './host-cpu.js'
 import type { IntervalCost } from './process-cpu.js'
 
+/**
+ * What a variant changes: gauge's options, and the bridge's own where a pool mechanism is what is
+ * being tried (`parkedLingerMs`: how long shed workers wait to be taken back).
+ */
+export type VariantOptions = Partial<GaugeOptions> & { parkedLingerMs?: number }
+
 /** 'gauge-variant': gauge with the options of `BenchConfig.gaugeVariant`, run beside gauge (an A/B). */
 export type AdaptivePolicyName = 'gauge' | 'paper' | 'betapool' | 'gauge-variant'
 export type PeerMode = 'static' | 'betapool' | 'asyncio' | 'multiprocessing'
@@ -53,6 +59,11 @@ export interface AdaptiveRun {
   meanSteadySize: number
   /** First time (ms) after which the size stayed within 5 % (at least ±1) of its final size; null if never moved. */
   convergenceMs: number | null
+  /**
+   * Worker threads the companion started in the run, the first pool's included; a parked worker taken
+   * back is not counted again (absent in older results).
+   */
+  threadsStarted?: number
   pssMiB: number | null
   /** The Python process's CPU per task and busy CPUs over the steady half (absent in older results). */
   steadyCost?: IntervalCost | null
@@ -68,7 +79,7 @@ export interface AdaptiveRun {
 export interface AdaptiveResult {
   policy: AdaptivePolicyName
   /** For 'gauge-variant': the options it ran with (a merged result can hold pairs of different variants). */
-  variantOptions?: Partial<GaugeOptions>
+  variantOptions?: VariantOptions
   runs: AdaptiveRun[]
   throughput: Spread | null
   /**
@@ -240,7 +251,7 @@ export interface BenchConfig {
    * Options that make gauge's variant (`--variant`): when set, 'gauge-variant' runs in every repeat's
    * rotation beside gauge, so that a rule change is compared within one run rather than across runs.
    */
-  gaugeVariant?: Partial<GaugeOptions>
+  gaugeVariant?: VariantOptions
   /** Sample the host's speed on the pair's CPUs through all its runs (host-speed.ts, host-adjust.ts). */
   speedProbe?: boolean
 }

@@ -149,6 +149,8 @@ export interface PythonPoolStats {
   idle: number
   /** Surplus workers waiting, with their thread-local state, to be taken back when the pool grows. */
   parked: number
+  /** Worker threads started since the companion began (a parked worker taken back is not a new one). */
+  started: number
   queued: number
   running: number
   completed: number
@@ -407,12 +409,13 @@ export class PythonBridge extends EventEmitter implements ControlledBridge {
     if (this.state !== 'open' && this.state !== 'closing') throw new ClosedError('PythonBridge')
     const answer = await this.request({ type: 'stats', id: this.nextId++ })
     if (answer.type !== 'stats') throw new ProtocolError(`expected 'stats', got '${answer.type}'`)
-    const { size, live, idle, parked, queued, running, completed, cancelled, cores } = answer
+    const { size, live, idle, parked, started, queued, running, completed, cancelled, cores } = answer
     return {
       size,
       live,
       idle,
       parked,
+      started,
       queued,
       running,
       completed,

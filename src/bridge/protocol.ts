@@ -67,6 +67,7 @@ export interface StatsMessage {
   live: number
   idle: number
   parked: number
+  started: number
   queued: number
   running: number
   completed: number
