@@ -40,7 +40,7 @@ export interface BenchOptions {
   combine?: string[]
   /** Merge the pairs these directories measured into one result in `out` (see merge). */
   merge?: string[]
-  /** Gauge's options for a variant run beside gauge in every repeat (`--variant`, see parseVariant). */
+  /** Gauge's (and the bridge's) options for a variant run beside gauge in every repeat (`--variant`, see parseVariant). */
   variant?: string
 }
 
